@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  make reproduce   and   make test
+# Both create .venv if missing, install the kit (once; again only when pyproject changes), then run.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU machines pin the local CPU build of torch; on a GPU machine: make CONSTRAINTS= install
+CONSTRAINTS ?= constraints-cpu.txt
+PROFILE ?= classroom
+SEEDS ?= 0,1,2
+STAMP := $(VENV)/.installed
+
+.PHONY: install reproduce test lint smoke data browser clean-results
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+reproduce: install
+	$(PY) -m threedrest reproduce --profile $(PROFILE) --seeds $(SEEDS)
+
+smoke: install
+	$(PY) -m threedrest reproduce --profile smoke --seeds 0 --out results/smoke
+
+data: install
+	$(PY) -m threedrest data --profile $(PROFILE)
+
+browser:
+	bash scripts/install_browser.sh
+
+test: install browser
+	$(VENV)/bin/ruff check lib tests notebooks
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check lib tests notebooks
+	$(VENV)/bin/ruff format --check lib tests

@@ -1,0 +1,31 @@
+"""Command line: ``python -m threedrest <command> [options]``; ``--help`` on any command."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# command -> (module with a ``main(argv) -> int``, one line of help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("threedrest.data.cli", "build the embedded benchmark cache and print its statistics"),
+    "scanrefer": ("threedrest.data.scannet", "preprocess ScanRefer + ScanNet v2 into the kit's format"),
+    "features": ("threedrest.features", "pre-train the point backbone and cache superpoint/text features"),
+    "train": ("threedrest.runs", "train one method (supervised, mean_teacher, refteacher, 3drest)"),
+    "reproduce": ("threedrest.reproduce", "run every notebook with papermill into results/"),
+    "bench": ("threedrest.bench", "time an SSL step against a supervised step; write results/bench.csv"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        width = max(map(len, COMMANDS))
+        lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+        print("usage: python -m threedrest <command> [options]\n\ncommands:\n" + "\n".join(lines))
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return int(module.main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

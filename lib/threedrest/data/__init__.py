@@ -1,0 +1,1 @@
+"""Datasets: the embedded procedural benchmark, the ScanRefer/ScanNet loader and their shared format."""

@@ -1,0 +1,247 @@
+"""ScanRefer-style referring sentences for the embedded benchmark, and the word lists that read
+class names out of real or generated sentences.
+
+Each description is "what it is and looks like. where it is." and carries the program that picks
+out its target; a candidate sentence whose program matches any other object is rejected, so the
+words always carry what distinguishes the target (see ``language_programs`` for the semantics).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from threedrest.data.language_programs import evaluate, is_mounted, noun_matches
+from threedrest.data.language_templates import (
+    FLUFF,
+    NUMBERS,
+    Clause,
+    adjective_options,
+    anchor_refs,
+    article,
+    location_clauses,
+    nouns_for,
+    part_phrases,
+    plural,
+    views,
+)
+from threedrest.data.layout import RoomLayout, SceneObject
+
+# Words and phrases naming each class of store.CLASSES, as written in ScanRefer (plurals included).
+CLASS_SYNONYMS: dict[str, list[str]] = {
+    "wall": ["wall", "walls"],
+    "floor": ["floor", "ground"],
+    "cabinet": ["cabinet", "cabinets", "cupboard", "cupboards", "kitchen cabinet", "kitchen cabinets",
+                "file cabinet", "filing cabinet", "storage cabinet", "wardrobe", "wardrobes"],
+    "bed": ["bed", "beds", "bunk bed"],
+    "chair": ["chair", "chairs", "office chair", "office chairs", "armchair", "armchairs", "arm chair",
+              "desk chair", "sofa chair", "stool", "stools"],
+    "sofa": ["sofa", "sofas", "couch", "couches", "loveseat", "sectional"],
+    "table": ["table", "tables", "coffee table", "end table", "side table", "dining table", "kitchen table",
+              "round table"],
+    "door": ["door", "doors", "doorway", "closet door", "bathroom door"],
+    "window": ["window", "windows"],
+    "bookshelf": ["bookshelf", "bookshelves", "bookcase", "bookcases", "book shelf", "book shelves"],
+    "picture": ["picture", "pictures", "painting", "paintings", "poster", "posters", "picture frame"],
+    "counter": ["counter", "counters", "countertop", "kitchen counter", "bathroom counter"],
+    "desk": ["desk", "desks"],
+    "curtain": ["curtain", "curtains", "drapes"],
+    "refrigerator": ["refrigerator", "refrigerators", "fridge", "mini fridge"],
+    "shower curtain": ["shower curtain", "shower curtains"],
+    "toilet": ["toilet", "toilets"],
+    "sink": ["sink", "sinks", "kitchen sink", "bathroom sink"],
+    "bathtub": ["bathtub", "bathtubs", "bath tub", "tub"],
+    "others": ["lamp", "lamps", "table lamp", "desk lamp", "floor lamp", "pillow", "pillows", "monitor",
+               "monitors", "computer monitor", "trash can", "trash cans", "trash bin", "garbage can", "garbage bin",
+               "recycling bin", "bin", "bins", "wastebasket", "whiteboard", "white board", "radiator", "heater",
+               "shelf", "shelves", "nightstand", "night stand", "dresser", "box", "boxes", "backpack", "bag", "tv",
+               "television", "tv stand", "computer", "keyboard", "mirror", "towel", "plant", "piano", "printer",
+               "microwave", "ottoman", "laptop", "basket", "bench", "toilet paper", "coat rack", "blinds",
+               "window sill", "windowsill", "board", "blackboard", "suitcase", "stand", "towels", "plants",
+               "keyboards", "mirrors", "nightstands", "dressers", "backpacks", "radiators", "whiteboards"],
+}  # fmt: skip
+_PHRASES = sorted(((tuple(p.split()), cls) for cls, ps in CLASS_SYNONYMS.items() for p in ps), key=lambda x: -len(x[0]))
+_MAX_WORDS = max(len(p) for p, _ in _PHRASES)
+_PHRASE_CLASS = dict(_PHRASES)
+_TOKEN_RE = re.compile(r"[a-z0-9]+|'[a-z]+|[^\sa-z0-9]")  # "it's" -> "it", "'s" (as NLTK)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words with punctuation as separate tokens, like ScanRefer's ``token`` field."""
+    return _TOKEN_RE.findall(text.lower())
+
+
+def _class_mentions(tokens: list[str]) -> list[str]:
+    """Classes named in order of appearance; the longest phrase wins ("office chair", "floor lamp")."""
+    found, i = [], 0
+    while i < len(tokens):
+        for n in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
+            cls = _PHRASE_CLASS.get(tuple(tokens[i : i + n]))
+            if cls is not None:
+                found.append(cls)
+                i += n
+                break
+        else:
+            i += 1
+    return found
+
+
+def mentioned_classes(tokens: list[str]) -> set[str]:
+    """Classes (of store.CLASSES) whose name or synonym occurs in the sentence."""
+    return set(_class_mentions([t.lower() for t in tokens]))
+
+
+def target_class_of(tokens: list[str]) -> str | None:
+    """Class of the first object noun (walls and floors are context, not targets)."""
+    return next((c for c in _class_mentions([t.lower() for t in tokens]) if c not in ("wall", "floor")), None)
+
+
+# --------------------------------------------------------------------------- generation
+# Relative weights of location-clause kinds, set so word shares approach ScanRefer's (left/right
+# in about half the sentences, then near/next, corner, front, on top, between, under).
+KIND_WEIGHT = {"left_right": 5.0, "near": 3.0, "on": 5.0, "under": 3.0, "above": 1.5, "in_front_of": 5.0,
+               "behind": 1.0, "between": 1.5, "corner": 6.0, "against": 1.5, "middle": 1.5, "closest": 1.0,
+               "farthest": 0.4, "ordinal": 0.6, "size_extreme": 0.4}  # fmt: skip
+OPENERS = ("this is {a} {adj}{n}.", "there is {a} {adj}{n}.", "it is {a} {adj}{n}.", "this is the {adj}{n}.",
+           "the object is {a} {adj}{n}.", "{a} {adj}{n}.", "this {adj}{n} is in the room.",
+           "there is {a} {adj}{n} here.",
+           "this object is {a} {adj}{n}.", "pick the {adj}{n}.", "look for {a} {adj}{n}.", "it's {a} {adj}{n}.",
+           "in the room there is {a} {adj}{n}.", "find the {adj}{n}.", "the target is {a} {adj}{n}.",
+           "this item is {a} {adj}{n}.", "here is {a} {adj}{n}.", "this appears to be {a} {adj}{n}.",
+           "it looks like {a} {adj}{n}.", "it seems to be {a} {adj}{n}.")  # fmt: skip
+PLACERS = ("it is {r}.", "it is located {r}.", "the {n} is {r}.", "you can find it {r}.", "it can be found {r}.",
+           "this {n} is {r}.", "it is positioned {r}.", "you will see it {r}.", "the {n} is located {r}.", "it's {r}.",
+           "it is situated {r}.", "we can see it {r}.")  # fmt: skip
+GROUNDED = ("it sits {r}.", "it stands {r}.", "it is placed {r}.", "it is set {r}.", "it rests {r}.",
+            "it has been placed {r}.", "the {n} sits {r}.")  # fmt: skip  # not for things hung on a wall
+MATERIAL_NOUN = {"wooden": "wood"}
+MAX_TRIES = 40  # candidate sentences per description before the object gets fewer descriptions
+
+
+def _pick(rng: np.random.Generator, options: Any) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+def _opener(rng: np.random.Generator, n: str, adjs: list[str], colour: str, parts: list[str]) -> str:
+    if parts and rng.random() < 0.12:
+        adj = "".join(f"{a} " for a in adjs)
+        with_ = " and ".join(parts[i] for i in sorted(rng.permutation(len(parts))[:2]))
+        forms = ("this is {a} {adj}{n} with {w}.", "{a} {adj}{n} with {w}.", "there is {a} {adj}{n} with {w}.")
+        return _pick(rng, forms).format(a=article(adj or n), adj=adj, n=n, w=with_)
+    if colour and rng.random() < 0.2:
+        rest = [a for a in adjs if a != colour]
+        lead = f"{_pick(rng, ('the', 'this'))} {' '.join([*rest, n])}"
+        return f"{lead} is {colour}{_pick(rng, ('', ' in color'))}."
+    adj = "".join(f"{a} " for a in adjs)
+    return _pick(rng, OPENERS).format(a=article(adj or n), adj=adj, n=n)
+
+
+def _placer(rng: np.random.Generator, n: str, clauses: list[Clause], mounted: bool) -> str:
+    parts = [c.phrase.format(n=n) if c.select else c.phrase for c in clauses]
+    body = parts[0] if len(parts) == 1 else f"{parts[0]}{_pick(rng, (' and ', ', '))}{parts[1]}"
+    view = next((c.view for c in clauses if c.view), "")
+    if view and rng.random() < 0.3:
+        return f"{view}, it is {body}."
+    body += f" {view}" if view else ""
+    if any(c.select for c in clauses):
+        return _pick(rng, ("it is {r}.", "this is {r}.")).format(r=body)
+    return _pick(rng, PLACERS if mounted else PLACERS + GROUNDED).format(r=body, n=n)
+
+
+def _sample_clauses(rng: np.random.Generator, clauses: list[Clause]) -> list[Clause]:
+    weights = np.array([KIND_WEIGHT[c.kind] / sum(d.kind == c.kind for d in clauses) for c in clauses])
+    first = clauses[int(rng.choice(len(clauses), p=weights / weights.sum()))]
+    if first.select or rng.random() > 0.4:
+        return [first]
+    rest = [c for c in clauses if not c.select and c.kind != first.kind and not (c.view and first.view)]
+    return [first, _pick(rng, rest)] if rest else [first]
+
+
+def _candidate(
+    obj: SceneObject, layout: RoomLayout, refs: dict, view_list: list, rng: np.random.Generator, cache: dict
+) -> tuple[str, dict[str, Any], list[str]] | None:
+    """One random description of ``obj`` (text, program, clause kinds), not yet checked for uniqueness."""
+    nouns = nouns_for(obj)
+    if not nouns:
+        return None
+    noun = _pick(rng, nouns)
+    key = (noun.words, str(noun.program))
+    if key not in cache:
+        cache[key] = location_clauses(obj, layout, refs, view_list, noun.program, rng)
+    clauses = cache[key]
+    opts = adjective_options(obj, layout, noun.program)
+    parts = part_phrases(obj)
+    keep = {"color": 0.75, "material": 0.35, "shape": 0.5, "size": 0.2}
+    chosen = {k: v for k, v in opts.items() if rng.random() < keep[k]}
+    order = [chosen[k] for k in ("size", "shape", "color", "material") if k in chosen]
+    picked = _sample_clauses(rng, clauses) if clauses else []
+    program = {"noun": noun.program, "attrs": {k: v for k, v in chosen.items() if k != "size"},
+               "size": chosen.get("size"), "relations": [c.rel for c in picked if c.rel],
+               "select": next((c.select for c in picked if c.select), None)}  # fmt: skip
+    if not picked:
+        text = _opener(rng, noun.words, order, chosen.get("color", ""), parts)
+    elif rng.random() < 0.03 and not picked[0].select and not picked[0].view:
+        adj = "".join(f"{a} " for a in order)
+        text = f"{_pick(rng, ('the', 'there is ' + article(adj or noun.words)))} {adj}{noun.words} {picked[0].phrase}."
+    else:
+        opener = _opener(rng, noun.words, order, chosen.get("color", ""), parts)
+        text = f"{opener} {_placer(rng, noun.words, picked, is_mounted(obj))}"
+        extra = FLUFF.get(obj.object_name, FLUFF.get(obj.class_name, [])) + (
+            [f"it is {obj.color}."] if obj.color and "color" not in chosen else []
+        )
+        extra += [f"it has {p}." for p in parts]
+        if obj.bbox_min[2] < 0.05 and not is_mounted(obj):
+            extra.append(_pick(rng, ("it is on the floor.", "it stands on the floor.")))
+        peers = len(noun_matches(layout, noun.program))
+        if 1 < peers < len(NUMBERS):
+            extra.append(f"there are {NUMBERS[peers]} {plural(noun.words)} in the room.")
+        if obj.material:
+            extra.append(f"it is made of {MATERIAL_NOUN.get(obj.material, obj.material)}.")
+        if extra and rng.random() < 0.06:
+            text += f" {_pick(rng, extra)}"
+    return text, program, [c.kind for c in picked]
+
+
+def describe_scene(
+    layout: RoomLayout, rng: np.random.Generator, per_object: float = 4.7, stats: Counter | None = None
+) -> list[dict[str, Any]]:
+    """About ``per_object`` descriptions per object, each checked to pick out exactly its target.
+
+    ``stats`` (optional) accumulates counts: accepted, rejected_ambiguous, rejected_length,
+    rejected_duplicate, kind:<relation kind>, objects_short (objects given fewer descriptions).
+    """
+    stats = stats if stats is not None else Counter()
+    refs = anchor_refs(layout)
+    view_list = views(layout, refs, rng)
+    records: list[dict[str, Any]] = []
+    base = int(per_object)
+    for obj in layout.objects:
+        want = max(1, base + int(rng.random() < per_object - base) + int(rng.choice([-1, 0, 0, 0, 1])))
+        texts: set[str] = set()
+        cache: dict = {}
+        for _ in range(MAX_TRIES * want):
+            if len(texts) == want:
+                break
+            cand = _candidate(obj, layout, refs, view_list, rng, cache)
+            if cand is None:
+                break
+            text, program, kinds = cand
+            tokens = tokenize(text)
+            if not 8 <= len(tokens) <= 30:
+                stats["rejected_length"] += 1
+            elif text in texts:
+                stats["rejected_duplicate"] += 1
+            elif evaluate(program, layout) != [obj.object_id]:
+                stats["rejected_ambiguous"] += 1
+            else:
+                stats["accepted"] += 1
+                stats.update(f"kind:{k}" for k in set(kinds))
+                records.append({"scene_id": layout.scene_id, "object_id": str(obj.object_id),
+                                "object_name": obj.object_name, "ann_id": str(len(texts)), "description": text,
+                                "token": tokens, "program": program})  # fmt: skip
+                texts.add(text)
+        stats["objects_short"] += int(len(texts) < want)
+    return records

@@ -1,0 +1,125 @@
+"""The compared methods as small objects over one training loop (USB style).
+
+The loop (``threedrest.train``) computes, for every unlabelled batch, the teacher's pseudo-mask
+(weak view), the student's prediction (strong view), their consistency and the student's
+per-sample loss against the pseudo-mask. A method only decides how those per-sample losses count:
+
+    supervised    no unlabelled term at all
+    mean_teacher  w_i = 1 for every pseudo-label
+    refteacher    w_i = teacher confidence (score head), optional threshold and attention imitation,
+                  L = L_sup + 0.5 L_unsup (RefTeacher's weight)
+    3drest        TSCS: correl_i > s promotes sample i into the labelled pool (weight 0 here, L_sup
+                  from then on); QDW: w_i = correl_i for the others (w_i = 1 with QDW off)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from threedrest import qdw, tscs
+from threedrest.config import SSLConfig
+
+
+@dataclass
+class UnsupTerms:
+    """What the loop hands a method for one unlabelled batch (all tensors (B,))."""
+
+    per_sample_loss: Tensor  # student loss against the teacher's pseudo-mask, with grad
+    correl: Tensor  # IoU(student mask, teacher mask), no grad
+    teacher_confidence: Tensor  # teacher's score head (predicted IoU), no grad
+    attn_mse: Tensor | None = None  # per-sample MSE between teacher and student attention maps
+
+
+@dataclass
+class UnsupDecision:
+    loss: Tensor  # scalar L_unsup, before lambda_u
+    weights: Tensor  # (B,) weight of each unlabelled sample
+    promote: Tensor  # (B,) bool: TSCS promotions (into the labelled pool)
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+class Method:
+    name = "supervised"
+    uses_teacher = False
+
+    def __init__(self, ssl: SSLConfig) -> None:
+        self.ssl = ssl
+
+    @property
+    def lambda_u(self) -> float:
+        return self.ssl.lambda_u
+
+    def decide(self, terms: UnsupTerms) -> UnsupDecision:
+        raise NotImplementedError(f"{self.name} trains on labelled data only")
+
+
+class MeanTeacher(Method):
+    name = "mean_teacher"
+    uses_teacher = True
+
+    def decide(self, terms: UnsupTerms) -> UnsupDecision:
+        w = torch.ones_like(terms.correl)
+        loss = qdw.weighted_mean(terms.per_sample_loss, w, "mean")
+        return UnsupDecision(loss, w, torch.zeros_like(w, dtype=torch.bool), {"w_mean": 1.0})
+
+
+class RefTeacher(Method):
+    """Adapted from RefTeacher (CVPR 2023): adaptive pseudo-label weighting by teacher confidence."""
+
+    name = "refteacher"
+    uses_teacher = True
+
+    @property
+    def lambda_u(self) -> float:
+        return self.ssl.rt_lambda_u
+
+    def decide(self, terms: UnsupTerms) -> UnsupDecision:
+        w = terms.teacher_confidence.detach().clamp(0.0, 1.0)
+        w = torch.where(w >= self.ssl.rt_conf_threshold, w, torch.zeros_like(w))
+        loss = qdw.weighted_mean(terms.per_sample_loss, w, "mean")
+        if self.ssl.rt_attn_weight > 0 and terms.attn_mse is not None:
+            loss = loss + self.ssl.rt_attn_weight * terms.attn_mse.mean()
+        logs = {"w_mean": float(w.mean()), "w_zero": float((w == 0).float().mean())}
+        return UnsupDecision(loss, w, torch.zeros_like(w, dtype=torch.bool), logs)
+
+
+class ThreeDResT(Method):
+    """3DResT: TSCS promotes consistent pseudo-labels, QDW weights the rest by their quality."""
+
+    name = "3drest"
+    uses_teacher = True
+
+    def decide(self, terms: UnsupTerms) -> UnsupDecision:
+        if self.ssl.tscs:
+            promote = tscs.select(terms.correl, self.ssl.tscs_threshold)
+        else:
+            promote = torch.zeros_like(terms.correl, dtype=torch.bool)
+        if self.ssl.qdw:
+            w, stats = qdw.weights(terms.correl, promote)
+            norm = self.ssl.qdw_norm
+        else:
+            w, stats = (~promote).float(), {}
+            norm = "mean"
+        loss = qdw.weighted_mean(terms.per_sample_loss, w, norm)
+        logs = {"w_mean": float(w.mean()), "promoted": float(promote.float().mean())}
+        logs.update({f"qdw_{k}": float(v) for k, v in stats.items() if isinstance(v, (int, float))})
+        return UnsupDecision(loss, w, promote, logs)
+
+
+METHODS: dict[str, type[Method]] = {m.name: m for m in (Method, MeanTeacher, RefTeacher, ThreeDResT)}
+
+
+def build_method(ssl: SSLConfig) -> Method:
+    return METHODS[ssl.method](ssl)
+
+
+def method_label(ssl: SSLConfig) -> str:
+    """Name used in tables: ablation variants of 3DResT say which component is off."""
+    if ssl.method != "3drest" or (ssl.tscs and ssl.qdw):
+        return ssl.method
+    if not ssl.tscs and not ssl.qdw:
+        return "3drest-noTSCS-noQDW"
+    return "3drest-noTSCS" if not ssl.tscs else "3drest-noQDW"

@@ -1,0 +1,162 @@
+"""The trainable decoder of 3D-STMN over cached superpoint and word features.
+
+Superpoint features -> Linear -> d_model (an xyz positional encoding is added to the keys of the
+sampled superpoints; the features already hold each centroid). Queries are a ROOT query
+(learned + mean of the words) and one query per word. Language-guided sampling scores every
+superpoint by cross-attention with the sentence and keeps the top K. Each layer: word self-
+attention, cross-attention from the queries to the K sampled superpoints masked by the previous
+prediction (Mask2Former: only where sigmoid >= 0.5, all when that leaves a row empty), FFN. The
+ROOT query gives a kernel dotted with mask features of ALL superpoints -> superpoint mask logits,
+and a sigmoid MLP gives the score (predicted IoU). One prediction from the initial queries and one
+per layer. Padded superpoints and words never attend or are attended to; their logits are -1e4.
+Not ported from 3D-STMN: the dependency-graph transformer over the parse (no parser offline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from threedrest.batching import Batch
+from threedrest.config import ModelConfig
+
+PAD_LOGIT = -1e4  # logits of padded superpoints (fits float16)
+
+
+@dataclass
+class ModelOutput:
+    sp_logits: list[Tensor]  # n_layers + 1 predictions, each (B, S)
+    scores: list[Tensor]  # predicted IoU per prediction, each (B,) in [0, 1]
+    sample_logits: Tensor  # (B, S) language-guided sampling relevance
+    attn: list[Tensor]  # cross-attention maps per layer, each (B, T + 1, K), head-averaged
+    sampled_idx: Tensor  # (B, K) superpoints kept by sampling
+    sampled_mask: Tensor  # (B, K) bool: the kept slot is a real superpoint (False: S_b < K)
+
+
+def _mlp(c_in: int, c_hidden: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(c_in, c_hidden), nn.ReLU(), nn.Linear(c_hidden, c_out))
+
+
+def mask2former_allowed(sp_logits: Tensor, sampled_idx: Tensor, sampled_mask: Tensor) -> Tensor:
+    """(B, K) where the previous prediction says foreground (sigmoid >= 0.5) among real sampled
+    superpoints; a row with none falls back to all real sampled superpoints (no empty softmax)."""
+    allowed = (sp_logits.gather(1, sampled_idx) >= 0) & sampled_mask
+    return torch.where(allowed.any(1, keepdim=True), allowed, sampled_mask)
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, d: int, heads: int, ffn: int, dropout: float):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.ffn = nn.Sequential(nn.Linear(d, ffn), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn, d))
+        self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(3)])
+
+    def forward(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, blocked: Tensor) -> tuple[Tensor, Tensor]:
+        """``blocked`` (B * heads, Q, K) True where a query may not look; no row is all True."""
+        q = self.norms[0](q + self.self_attn(q, q, q, key_padding_mask=q_pad, need_weights=False)[0])
+        out, attn = self.cross_attn(q, mem_key, mem, attn_mask=blocked, need_weights=True)
+        q = self.norms[1](q + out)
+        return self.norms[2](q + self.ffn(q)), attn
+
+
+class ReferModel(nn.Module):
+    def __init__(self, cfg: ModelConfig, sp_in_dim: int, word_in_dim: int | None = None,
+                 vocab_size: int | None = None):  # fmt: skip
+        super().__init__()
+        d, self.cfg, self.sp_in_dim = cfg.d_model, cfg, sp_in_dim
+        if d % cfg.n_heads:
+            raise ValueError(f"d_model ({d}) must be divisible by n_heads ({cfg.n_heads})")
+        # superpoint-level layers are single Linears: B x S rows dominate the CPU step time
+        self.sp_proj = nn.Sequential(nn.Linear(sp_in_dim, d), nn.LayerNorm(d))
+        self.pos_enc = _mlp(3, d, d)  # only on the K sampled superpoints (sp_feats already hold xyz)
+        if cfg.text_encoder == "gru":
+            if not vocab_size:
+                raise ValueError("text_encoder 'gru' needs vocab_size")
+            self.embed = nn.Embedding(vocab_size, d, padding_idx=0)
+            self.gru = nn.GRU(d, d // 2, batch_first=True, bidirectional=True)
+        else:
+            if not word_in_dim:
+                raise ValueError(f"text_encoder {cfg.text_encoder!r} needs word_in_dim")
+            self.word_proj = nn.Sequential(nn.Linear(word_in_dim, d), nn.LayerNorm(d))
+        self.root = nn.Parameter(torch.zeros(1, d))
+        self.sample_q, self.sample_kv = nn.Linear(d, d), nn.Linear(d, 2 * d)
+        self.sample_norm = nn.LayerNorm(d)
+        self.sample_head = nn.Linear(d, 1)
+        self.mask_feats = nn.Linear(d, d)
+        self.layers = nn.ModuleList(DecoderLayer(d, cfg.n_heads, cfg.ffn_dim, cfg.dropout) for _ in range(cfg.n_layers))
+        self.out_norm = nn.LayerNorm(d)
+        self.kernel = _mlp(d, d, d)
+        self.score = _mlp(d, d, 1)
+
+    def encode_words(self, batch: Batch) -> Tensor:
+        if self.cfg.text_encoder == "gru":
+            if batch.word_ids is None:
+                raise ValueError("text_encoder 'gru' needs batch.word_ids (build the dataset with 'gru')")
+            lengths = batch.word_mask.sum(1).cpu()
+            packed = pack_padded_sequence(self.embed(batch.word_ids), lengths, batch_first=True, enforce_sorted=False)
+            out = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=batch.word_mask.shape[1])[0]
+            return out
+        if batch.word_feats is None:
+            raise ValueError(f"text_encoder {self.cfg.text_encoder!r} needs batch.word_feats")
+        return self.word_proj(batch.word_feats)
+
+    def forward(self, batch: Batch) -> ModelOutput:
+        if batch.sp_feats.shape[-1] != self.sp_in_dim:
+            raise ValueError(f"batch.sp_feats has {batch.sp_feats.shape[-1]} channels, model expects {self.sp_in_dim}")
+        sp_mask, word_mask = batch.sp_mask, batch.word_mask
+        if not sp_mask.any(1).all() or not word_mask.any(1).all():
+            raise ValueError("every sample needs at least one superpoint and one word")
+        sp = self.sp_proj(batch.sp_feats)
+
+        words = self.encode_words(batch)
+        w = word_mask.unsqueeze(-1).float()
+        root = self.root + (words * w).sum(1) / w.sum(1)
+        q = torch.cat([root.unsqueeze(1), words], 1)
+        q_pad = torch.cat([torch.zeros_like(word_mask[:, :1]), ~word_mask], 1)
+
+        # language-guided sampling: superpoints look at the sentence, score, keep the top K
+        sp = self.sample_norm(sp + self._sample_attention(sp, words, word_mask))
+        sample_logits = self.sample_head(sp).squeeze(-1).masked_fill(~sp_mask, PAD_LOGIT)
+        k = min(self.cfg.n_sampled, sp_mask.shape[1])
+        ranking = sample_logits.detach().masked_fill(~sp_mask, float("-inf"))
+        sampled_idx = ranking.topk(k, dim=1).indices
+        sampled_mask = sp_mask.gather(1, sampled_idx)
+        mem = sp.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, sp.shape[-1]))
+        valid = sp_mask.unsqueeze(-1).float()
+        centre = (batch.sp_xyz * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True)
+        mem_xyz = batch.sp_xyz.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3)) - centre
+        mem_key = mem + self.pos_enc(mem_xyz)
+        mask_feats = self.mask_feats(sp)
+
+        sp_logits, scores, attn_maps = [], [], []
+        logits, score = self._predict(q, mask_feats, sp_mask)
+        sp_logits.append(logits), scores.append(score)
+        heads, n_q = self.cfg.n_heads, q.shape[1]
+        for layer in self.layers:
+            allowed = mask2former_allowed(logits.detach(), sampled_idx, sampled_mask)
+            blocked = (~allowed).unsqueeze(1).expand(-1, n_q, -1).repeat_interleave(heads, 0)
+            q, attn = layer(q, q_pad, mem, mem_key, blocked)
+            logits, score = self._predict(q, mask_feats, sp_mask)
+            sp_logits.append(logits), scores.append(score), attn_maps.append(attn)
+        return ModelOutput(sp_logits, scores, sample_logits, attn_maps, sampled_idx, sampled_mask)
+
+    def _sample_attention(self, sp: Tensor, words: Tensor, word_mask: Tensor) -> Tensor:
+        """Single-head cross-attention superpoints -> words, value and output projections folded
+        into one word-level Linear: CPU cost is B x S x d, where nn.MultiheadAttention's flash
+        kernel took a quarter of the training step."""
+        key, value = self.sample_kv(words).chunk(2, -1)
+        logits = torch.einsum("bsd,btd->bst", self.sample_q(sp), key) / key.shape[-1] ** 0.5
+        attn = logits.masked_fill(~word_mask.unsqueeze(1), float("-inf")).softmax(-1)
+        return torch.bmm(attn, value)
+
+    def _predict(self, q: Tensor, mask_feats: Tensor, sp_mask: Tensor) -> tuple[Tensor, Tensor]:
+        root = self.out_norm(q[:, 0])
+        logits = torch.einsum("bd,bsd->bs", self.kernel(root), mask_feats).masked_fill(~sp_mask, PAD_LOGIT)
+        return logits, torch.sigmoid(self.score(root)).squeeze(-1)
+
+
+__all__ = ["PAD_LOGIT", "ModelOutput", "ReferModel", "mask2former_allowed"]

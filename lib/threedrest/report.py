@@ -1,0 +1,54 @@
+"""An index of every artifact in results/, regenerated as results/README.md.
+
+Whoever writes an artifact registers one line on what it shows; the README is then rebuilt from
+the index, so it never lists a file that is gone or misses one that was written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from threedrest.io import atomic_write_json, atomic_write_text
+
+INDEX = "index.json"
+SECTIONS = (
+    ("tables", "Tables (CSV + Markdown, mean ± std over seeds)"),
+    ("figures", "Figures"),
+    ("views", "3D views (offline HTML) and renders"),
+    ("notebooks", "Executed notebooks"),
+    ("", "Other"),
+)
+
+
+def register(out_dir: str | Path, artifact: str | Path, caption: str) -> None:
+    """Record ``artifact`` (a path inside ``out_dir``) with a one-line caption."""
+    out_dir = Path(out_dir)
+    rel = Path(artifact).resolve().relative_to(out_dir.resolve()).as_posix()
+    index = _load(out_dir)
+    index[rel] = caption
+    atomic_write_json(out_dir / INDEX, index)
+
+
+def _load(out_dir: Path) -> dict[str, str]:
+    try:
+        return json.loads((out_dir / INDEX).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def write_readme(out_dir: str | Path, title: str = "Results", preamble: str = "") -> Path:
+    """results/README.md: every registered artifact that still exists, grouped by folder."""
+    out_dir = Path(out_dir)
+    index = {k: v for k, v in sorted(_load(out_dir).items()) if (out_dir / k).exists()}
+    lines = [f"# {title}", "", preamble, ""] if preamble else [f"# {title}", ""]
+    done: set[str] = set()
+    for folder, heading in SECTIONS:
+        items = [(k, v) for k, v in index.items() if k not in done and (not folder or k.startswith(folder + "/"))]
+        if not items:
+            continue
+        lines += [f"## {heading}", ""]
+        lines += [f"- [`{k}`]({k}): {v}" for k, v in items]
+        lines.append("")
+        done.update(k for k, _ in items)
+    return atomic_write_text(out_dir / "README.md", "\n".join(lines))

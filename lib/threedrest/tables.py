@@ -1,0 +1,260 @@
+"""Results tables and figures, all derived from the rows of ``results/tables/runs.csv``.
+
+No number is typed into a notebook: a notebook runs experiments, then calls these functions.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from threedrest import report
+from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from threedrest.runs import RunResult
+
+RUN_COLUMNS = [
+    "method",
+    "label_ratio",
+    "seed",
+    "model",
+    "split",
+    "subset",
+    "miou",
+    "acc25",
+    "acc50",
+    "n",
+    "config_hash",
+]
+METRICS = ("miou", "acc25", "acc50")
+
+
+def runs_frame(results: Iterable[RunResult]) -> pd.DataFrame:
+    """One row per evaluated (run, model, split, subset); metrics in percent."""
+    frames = [r.metrics for r in results if len(r.metrics)]
+    if not frames:
+        return pd.DataFrame(columns=RUN_COLUMNS)
+    df = pd.concat(frames, ignore_index=True)[RUN_COLUMNS].copy()
+    df[list(METRICS)] = df[list(METRICS)] * 100.0
+    return df.drop_duplicates(["config_hash", "model", "split", "subset"]).reset_index(drop=True)
+
+
+def update_runs_csv(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Merge ``df`` into the runs table at ``path`` (rows keyed by config hash, model, split, subset)."""
+    path = Path(path)
+    if path.exists():
+        old = pd.read_csv(path)
+        df = pd.concat([old, df], ignore_index=True).drop_duplicates(
+            ["config_hash", "model", "split", "subset"], keep="last"
+        )
+    df = df.sort_values(["method", "label_ratio", "model", "seed", "split", "subset"]).reset_index(drop=True)
+    atomic_write_csv(path, df)
+    return df
+
+
+def summarize_runs(
+    df: pd.DataFrame,
+    split: str = "test",
+    subset: str = "overall",
+    by: tuple[str, ...] = ("method", "label_ratio", "model"),
+) -> pd.DataFrame:
+    """Mean and std over seeds of each metric, plus the number of seeds."""
+    part = df[(df["split"] == split) & (df["subset"] == subset)]
+    grouped = part.groupby(list(by), sort=False)
+    out = grouped[list(METRICS)].agg(["mean", "std"])
+    out.columns = [f"{m}_{stat}" for m, stat in out.columns]
+    out["seeds"] = grouped["seed"].nunique()
+    return out.reset_index()
+
+
+def mean_std_table(summary: pd.DataFrame, keys: tuple[str, ...] = ("method", "label_ratio", "model")) -> pd.DataFrame:
+    """Human-readable 'mean ± std' cells (std over seeds; '-' with one seed)."""
+    table = summary[list(keys)].copy()
+    for m in METRICS:
+        std = summary[f"{m}_std"].fillna(np.nan)
+        table[m] = [
+            f"{mu:.2f} ± {sd:.2f}" if np.isfinite(sd) else f"{mu:.2f}"
+            for mu, sd in zip(summary[f"{m}_mean"], std, strict=True)
+        ]
+    table["seeds"] = summary["seeds"]
+    return table
+
+
+SUBSET_COLUMNS = {"overall": ("miou", "acc25", "acc50"), "unique": ("miou", "acc50"), "multiple": ("miou", "acc50")}
+PRETTY = {"miou": "mIoU", "acc25": "Acc@0.25", "acc50": "Acc@0.5"}
+
+
+def results_table(
+    df: pd.DataFrame, split: str = "test", keys: tuple[str, ...] = ("method", "label_ratio", "model")
+) -> pd.DataFrame:
+    """The ScanRefer-style table: overall mIoU / Acc@0.25 / Acc@0.5, then unique and multiple."""
+    table = None
+    for subset, metrics in SUBSET_COLUMNS.items():
+        part = mean_std_table(summarize_runs(df, split, subset, keys), keys)
+        part = part[[*keys, *metrics, "seeds"]].rename(columns={m: f"{subset} {PRETTY[m]}" for m in metrics})
+        table = part if table is None else table.merge(part.drop(columns="seeds"), on=list(keys), how="left")
+    return table[[c for c in table.columns if c != "seeds"] + ["seeds"]]
+
+
+def gain_over(
+    df: pd.DataFrame,
+    method: str,
+    baseline: str = "supervised",
+    model: str = "student",
+    split: str = "test",
+    label_ratio: float | None = None,
+) -> dict[str, float]:
+    """Mean test mIoU gain of ``method`` over ``baseline`` (overall), with both seeds' spreads."""
+    summary = summarize_runs(df, split, "overall")
+    if label_ratio is not None:
+        summary = summary[np.isclose(summary["label_ratio"], label_ratio)]
+    a = summary[(summary["method"] == method) & (summary["model"] == model)]
+    b = summary[(summary["method"] == baseline) & (summary["model"] == "student")]
+    if a.empty or b.empty:
+        return {"gain": float("nan"), "method_std": float("nan"), "baseline_std": float("nan")}
+    return {"gain": float(a["miou_mean"].iloc[0] - b["miou_mean"].iloc[0]),
+            "method_std": float(a["miou_std"].iloc[0]), "baseline_std": float(b["miou_std"].iloc[0])}  # fmt: skip
+
+
+ABLATION_ORDER = {"3drest-noTSCS-noQDW": (False, False), "3drest-noQDW": (True, False),
+                  "3drest-noTSCS": (False, True), "3drest": (True, True)}  # fmt: skip
+
+
+def ablation_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
+    """The four TSCS x QDW rows, in the paper's order, with check marks."""
+    part = df[df["method"].isin(list(ABLATION_ORDER)) & (df["model"] == model)]
+    table = results_table(part, keys=("method",))
+    table.insert(1, "TSCS", [("yes" if ABLATION_ORDER[m][0] else "no") for m in table["method"]])
+    table.insert(2, "QDW", [("yes" if ABLATION_ORDER[m][1] else "no") for m in table["method"]])
+    order = {m: i for i, m in enumerate(ABLATION_ORDER)}
+    return table.sort_values("method", key=lambda col: col.map(order)).reset_index(drop=True)
+
+
+def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str = "student") -> pd.DataFrame:
+    """Test metrics against the swept config value (read back from each run's saved config)."""
+    value_of = {r.summary["config_hash"]: r.flat_config()[key] for r in results}
+    part = df[df["model"] == model].assign(**{key: lambda d: d["config_hash"].map(value_of)})
+    summary = summarize_runs(part, by=(key,))
+    return summary.sort_values(key).reset_index(drop=True)
+
+
+def promotion_summary(result: RunResult) -> str:
+    """One paragraph on what TSCS promoted in a run."""
+    promo = result.promotions
+    if not len(promo):
+        return "TSCS promoted no pseudo-label in this run."
+    good = float((promo["true_iou"] > 0.5).mean())
+    return (
+        f"TSCS promoted {len(promo)} pseudo-labels between steps {int(promo['step'].min())} and "
+        f"{int(promo['step'].max())}; {good:.1%} of them have IoU > 0.5 with the hidden ground truth "
+        f"(mean true IoU {promo['true_iou'].mean():.3f}, mean correl {promo['correl'].mean():.3f})."
+    )
+
+
+def write_table(table: pd.DataFrame, name: str, results_dir: str | Path, caption: str) -> Path:
+    """``results_dir/tables/<name>.csv`` and ``.md`` side by side (atomic), registered in the index."""
+    tables_dir = Path(results_dir) / "tables"
+    atomic_write_csv(tables_dir / f"{name}.csv", table)
+    markdown = f"{caption}\n\n" + table.to_markdown(index=False) + "\n"
+    md_path = atomic_write_text(tables_dir / f"{name}.md", markdown)
+    report.register(results_dir, md_path, caption)
+    report.register(results_dir, tables_dir / f"{name}.csv", caption + " (CSV)")
+    return md_path
+
+
+def save_figure(fig: plt.Figure, name: str, results_dir: str | Path, caption: str) -> Path:
+    """``results_dir/figures/<name>.png`` (atomic), registered in the index."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    path = atomic_write_bytes(Path(results_dir) / "figures" / f"{name}.png", buffer.getvalue())
+    report.register(results_dir, path, caption)
+    return path
+
+
+def plot_learning_curves(results: dict[str, RunResult]) -> plt.Figure:
+    """Validation mIoU of student and teacher over steps, one line per run label."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, result in results.items():
+        hist = result.history
+        for model, style in (("student", "-"), ("teacher", "--")):
+            col = f"val_miou_{model}"
+            if col in hist and hist[col].notna().any():
+                part = hist[hist[col].notna()]
+                ax.plot(part["step"] + 1, 100 * part[col], style, label=f"{label} ({model})")
+    ax.set(xlabel="step", ylabel="val mIoU (%)", title="Learning curves")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_burn_in(results: list[RunResult], burn_in_steps: int) -> plt.Figure:
+    """Supervised validation curves with the hand-over step marked: what the teacher inherits."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for result in results:
+        hist = result.history
+        part = hist[hist["val_miou_student"].notna()] if "val_miou_student" in hist else hist.iloc[:0]
+        ax.plot(part["step"] + 1, 100 * part["val_miou_student"], marker=".", label=f"seed {result.summary['seed']}")
+    ax.axvline(burn_in_steps, color="k", ls="--", lw=1, label="hand-over (end of burn-in)")
+    ax.set(xlabel="step", ylabel="val mIoU (%)", title="Supervised training and the burn-in hand-over")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_promotions(result: RunResult) -> plt.Figure:
+    """TSCS promotions over time and the precision of promoted pseudo-labels (IoU > 0.5 with truth)."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    promo = result.promotions
+    if len(promo):
+        promo = promo.sort_values("step")
+        good = (promo["true_iou"] > 0.5).cumsum() / np.arange(1, len(promo) + 1)
+        ax.plot(promo["step"], np.arange(1, len(promo) + 1), label="promoted samples")
+        ax2 = ax.twinx()
+        ax2.plot(promo["step"], 100 * good, color="tab:red", label="precision (IoU>0.5 with truth)")
+        ax2.set_ylabel("precision (%)", color="tab:red")
+        ax2.set_ylim(0, 105)
+    ax.set(xlabel="step", ylabel="promoted samples", title="TSCS promotions")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def plot_qdw_scatter(result: RunResult, max_points: int = 3000) -> plt.Figure:
+    """QDW weight (student-teacher IoU) against the true quality of each pseudo-label."""
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    log = result.pseudo_log
+    if len(log):
+        log = log.iloc[np.linspace(0, len(log) - 1, min(max_points, len(log))).astype(int)]
+        corr = np.corrcoef(log["correl"], log["true_iou"])[0, 1] if len(log) > 2 else float("nan")
+        ax.scatter(log["true_iou"], log["correl"], s=4, alpha=0.3, c=log["step"], cmap="viridis")
+        ax.set_title(f"QDW weight vs pseudo-label quality (r = {corr:.2f})", fontsize=9)
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlabel="IoU(pseudo-mask, ground truth)", ylabel="weight = IoU(student, teacher)", xlim=(0, 1), ylim=(0, 1))
+    return fig
+
+
+def plot_ratio_curve(summary: pd.DataFrame, model: str = "student") -> plt.Figure:
+    """Test mIoU against the labelled fraction, one line per method (log x axis)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    part = summary[summary["model"] == model]
+    for method, rows in part.groupby("method", sort=False):
+        rows = rows.sort_values("label_ratio")
+        ax.errorbar(100 * rows["label_ratio"], rows["miou_mean"], yerr=rows["miou_std"].fillna(0), marker="o",
+                    capsize=3, label=method)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set(xlabel="labelled descriptions (%)", ylabel="test mIoU (%)", title=f"Label-ratio curve ({model})")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def plot_sweep(summary: pd.DataFrame, key: str, model: str = "student") -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    part = summary[summary["model"] == model].sort_values(key)
+    ax.errorbar(part[key], part["miou_mean"], yerr=part["miou_std"].fillna(0), marker="o", capsize=3)
+    ax.set(xlabel=key, ylabel="test mIoU (%)", title=f"3DResT: sweep over {key}")
+    ax.grid(alpha=0.3)
+    return fig

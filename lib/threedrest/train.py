@@ -1,0 +1,243 @@
+"""One training loop for every method: burn-in, hand-over, then the EMA teacher with TSCS and QDW.
+
+Per step (3DResT, after burn-in)::
+
+    L = L_sup(student(x_lb), y_lb ∪ promoted pseudo-labels) + lambda_u * L_unsup
+    y_ulb = teacher(weak(x_ulb)) >= 0.5                      (pseudo-mask, no grad)
+    correl_i = IoU(student(strong(x_ulb_i)) >= 0.5, y_ulb_i)  (TSCS consistency)
+    correl_i > s  -> sample i joins the labelled pool        (TSCS)
+    L_unsup = sum_i w_i l_i / B,  w_i = correl_i             (QDW)
+    theta_t <- a theta_t + (1 - a) theta_s                  (EMA)
+
+The labelled and unlabelled forward passes are separate calls so that, with lambda_u = 0 and TSCS
+off, the loop computes exactly the supervised run's numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from threedrest import augment
+from threedrest.config import Config
+from threedrest.ema import copy_student, make_teacher, phase, update_teacher
+from threedrest.evaluate import Evaluation, evaluate
+from threedrest.losses import referring_loss
+from threedrest.methods import Method, UnsupTerms, build_method
+from threedrest.metrics import point_iou_from_superpoints
+from threedrest.sampler import BatchStream
+from threedrest.tscs import PromotedPool, consistency
+from threedrest.workspace import Workspace
+
+
+@dataclass
+class TrainState:
+    """Everything a resumed run needs to continue bit for bit."""
+
+    step: int
+    student: torch.nn.Module
+    teacher: torch.nn.Module | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    lb_stream: BatchStream
+    ulb_stream: BatchStream | None
+    aug_generator: torch.Generator
+    pool: PromotedPool
+    best: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> {"miou", "step", "state"}
+    history: list[dict[str, Any]] = field(default_factory=list)
+    pseudo_log: list[dict[str, Any]] = field(default_factory=list)
+
+
+def seeds_for(cfg: Config) -> dict[str, int]:
+    """Independent seeds per random stream, so one stream never shifts another."""
+    base = cfg.seed * 1_000
+    return {"model": base + 11, "lb": base + 23, "ulb": base + 37, "aug": base + 51}
+
+
+def init_state(cfg: Config, ws: Workspace) -> TrainState:
+    seeds = seeds_for(cfg)
+    torch.manual_seed(seeds["model"])
+    student = ws.build_model().to(cfg.train.device)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    milestones = sorted({max(1, int(f * cfg.train.steps)) for f in cfg.train.lr_milestones})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=cfg.train.lr_gamma)
+    method = build_method(cfg.ssl)
+    ulb_stream = None
+    if method.uses_teacher and ws.ulb_positions:
+        ulb_stream = BatchStream(ws.ulb_positions, cfg.train.batch_size * cfg.ssl.ulb_ratio, seeds["ulb"])
+    return TrainState(
+        step=0,
+        student=student,
+        teacher=None,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        lb_stream=BatchStream(ws.lb_positions, cfg.train.batch_size, seeds["lb"]),
+        ulb_stream=ulb_stream,
+        aug_generator=torch.Generator().manual_seed(seeds["aug"]),
+        pool=PromotedPool(),
+    )
+
+
+def labelled_batch(ws: Workspace, state: TrainState, positions: list[int], device: str) -> Any:
+    """A labelled batch; samples promoted by TSCS carry their frozen pseudo-mask as the target."""
+    batch = ws.collate([ws.train[p] for p in positions])
+    for row, position in enumerate(positions):
+        if position in state.pool:
+            mask = torch.from_numpy(state.pool.mask_of(position)).to(batch.sp_target.dtype)
+            n = mask.shape[0]
+            batch.sp_target[row, :n] = mask
+            mentioned = batch.sample_target[row, :n] == 0.5
+            batch.sample_target[row, :n] = torch.where(mask > 0, 1.0, torch.where(mentioned, 0.5, 0.0))
+    return batch.to(device)
+
+
+def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> tuple[torch.Tensor, dict[str, float]]:
+    """Teacher pseudo-labels on the weak view, student on the strong view, method-specific weights."""
+    device = cfg.train.device
+    positions = state.ulb_stream.next()
+    batch = ws.collate([ws.train[p] for p in positions]).to(device)
+    view_w = augment.weak(batch, state.aug_generator)
+    view_s = augment.strong(batch, state.aug_generator) if cfg.ssl.strong_aug else view_w
+    with torch.no_grad():
+        t_out = state.teacher(view_w)
+    t_probs = torch.sigmoid(t_out.sp_logits[-1])
+    t_hard = (t_probs >= 0.5) & batch.sp_mask
+    pseudo = t_hard.float() if cfg.ssl.pseudo_label == "hard" else t_probs * batch.sp_mask
+    mentioned = batch.sample_target == 0.5
+    sample_target = torch.where(t_hard, 1.0, torch.where(mentioned, 0.5, 0.0))
+
+    s_out = state.student(view_s)
+    terms = referring_loss(
+        s_out.sp_logits, s_out.scores, s_out.sample_logits, pseudo, sample_target, view_s.sp_mask, cfg.model
+    )
+    s_hard = (torch.sigmoid(s_out.sp_logits[-1].detach()) >= 0.5) & view_s.sp_mask
+    sizes = batch.sp_sizes if cfg.ssl.pseudo_level == "point" else None
+    correl = consistency(s_hard, t_hard, batch.sp_mask, sizes)
+    attn_mse = None
+    if cfg.ssl.rt_attn_weight > 0:
+        pairs = zip(s_out.attn, t_out.attn, strict=True)
+        attn_mse = torch.stack([(a - b).pow(2).flatten(1).mean(1) for a, b in pairs]).mean(0)
+    decision = method.decide(UnsupTerms(terms["total"], correl, t_out.scores[-1].detach(), attn_mse))
+
+    true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
+    new = state.pool.promote(
+        state.step, torch.tensor(positions), t_hard, correl, decision.promote, true_iou, sp_mask=batch.sp_mask
+    )
+    promoted = [p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new]
+    if promoted:
+        state.lb_stream.add(promoted)
+        state.ulb_stream.remove(promoted)
+    columns = (positions, correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist())
+    for p, c, t, w, k in zip(*columns, strict=True):
+        state.pseudo_log.append(
+            {"step": state.step, "index": p, "correl": c, "true_iou": t, "weight": w, "promoted": k}
+        )
+    logs = {"unsup": decision.loss.item(), "correl": float(correl.mean()), "pseudo_iou": float(true_iou.mean())}
+    logs.update(decision.logs)
+    return method.lambda_u * decision.loss, logs
+
+
+def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> dict[str, Any]:
+    step_phase = phase(state.step, cfg.ssl.burn_in_steps) if state.ulb_stream is not None else "burn_in"
+    if step_phase == "handover":
+        state.teacher = make_teacher(state.student)
+        copy_student(state.teacher, state.student)
+    state.student.train()
+    batch = labelled_batch(ws, state, state.lb_stream.next(), cfg.train.device)
+    out = state.student(batch)
+    sup = referring_loss(
+        out.sp_logits, out.scores, out.sample_logits, batch.sp_target, batch.sample_target, batch.sp_mask, cfg.model
+    )
+    loss = sup["total"].mean()
+    logs: dict[str, Any] = {"step": state.step, "phase": step_phase, "sup": loss.item()}
+    if step_phase != "burn_in":
+        unsup_loss, unsup_logs = semi_step(cfg, ws, state, method)
+        loss = loss + unsup_loss
+        logs.update(unsup_logs)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"non-finite loss {loss.item()} at step {state.step} ({logs})")
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.train.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(state.student.parameters(), cfg.train.grad_clip)
+    state.optimizer.step()
+    state.scheduler.step()
+    if state.teacher is not None:
+        update_teacher(state.teacher, state.student, cfg.ssl.ema_momentum, cfg.ssl.ema_buffers)
+    logs.update(
+        {"loss": loss.item(), "lr": state.optimizer.param_groups[0]["lr"], "lb_pool": len(state.lb_stream.pool)}
+    )
+    state.step += 1
+    return logs
+
+
+def models_of(state: TrainState) -> dict[str, torch.nn.Module]:
+    models = {"student": state.student}
+    if state.teacher is not None:
+        models["teacher"] = state.teacher
+    return models
+
+
+def validate(cfg: Config, ws: Workspace, state: TrainState) -> dict[str, float]:
+    """Evaluate on val; keep each model's best weights by val mIoU (selection never sees test)."""
+    scores = {}
+    for name, model in models_of(state).items():
+        val = evaluate(model, ws.val, ws.collate, cfg.train.device)
+        miou = float(np.mean(val.ious)) if len(val.ious) else float("nan")
+        scores[f"val_miou_{name}"] = miou
+        if name not in state.best or miou > state.best[name]["miou"]:
+            state.best[name] = {"miou": miou, "step": state.step, "state": copy.deepcopy(model.state_dict())}
+    return scores
+
+
+def fit(
+    cfg: Config,
+    ws: Workspace,
+    progress: bool = True,
+    state: TrainState | None = None,
+    on_checkpoint: Callable[[TrainState], None] | None = None,
+) -> TrainState:
+    """Train to ``cfg.train.steps``; returns the final state with the best weights per model kept."""
+    if cfg.train.num_threads > 0:
+        torch.set_num_threads(cfg.train.num_threads)
+    method = build_method(cfg.ssl)
+    state = state or init_state(cfg, ws)
+    bar = tqdm(total=cfg.train.steps, initial=state.step, disable=not progress, desc=f"{cfg.ssl.method} s{cfg.seed}")
+    start = time.perf_counter()
+    while state.step < cfg.train.steps:
+        logs = train_step(cfg, ws, state, method)
+        evaluated = state.step % cfg.train.eval_every == 0 or state.step == cfg.train.steps
+        if evaluated:
+            logs.update(validate(cfg, ws, state))
+        logs["seconds"] = time.perf_counter() - start
+        state.history.append(logs)
+        if evaluated and on_checkpoint is not None:
+            on_checkpoint(state)
+        bar.set_postfix(loss=f"{logs['loss']:.3f}", phase=logs["phase"], refresh=False)
+        bar.update(1)
+    bar.close()
+    return state
+
+
+def final_evaluations(cfg: Config, ws: Workspace, state: TrainState) -> dict[tuple[str, str], Evaluation]:
+    """Best-on-val weights of each model, evaluated on val and test."""
+    results = {}
+    for name, model in models_of(state).items():
+        best = copy.deepcopy(model)
+        if name in state.best:
+            best.load_state_dict(state.best[name]["state"])
+        for split, dataset in (("val", ws.val), ("test", ws.test)):
+            results[(name, split)] = evaluate(best, dataset, ws.collate, cfg.train.device)
+    return results
+
+
+def history_frame(state: TrainState) -> pd.DataFrame:
+    return pd.DataFrame(state.history)

@@ -1,0 +1,90 @@
+"""Everything a run reads: the dataset, cached features, the three splits, and its labelled subset.
+
+The heavy part (index, feature cache, per-split datasets) is shared by every run in a process
+that uses the same data and backbone; only the labelled/unlabelled positions differ per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from threedrest.backbone import backbone_settings
+from threedrest.batching import ReferDataset, collate
+from threedrest.config import Config
+from threedrest.data.splits import labelled_subset
+from threedrest.data.store import DataError, DatasetIndex
+from threedrest.features import MINILM_DIM, FeatureCache, load_dataset_index
+from threedrest.io import stable_hash
+from threedrest.methods import build_method
+
+
+@dataclass
+class DataBundle:
+    index: DatasetIndex
+    features: FeatureCache
+    train: ReferDataset
+    val: ReferDataset
+    test: ReferDataset
+
+
+@dataclass
+class Workspace:
+    cfg: Config
+    bundle: DataBundle
+    lb_uids: list[str]
+    lb_positions: list[int]
+    ulb_positions: list[int]
+
+    _bundles: ClassVar[dict[str, DataBundle]] = {}
+    collate = staticmethod(collate)
+
+    @property
+    def train(self) -> ReferDataset:
+        return self.bundle.train
+
+    @property
+    def val(self) -> ReferDataset:
+        return self.bundle.val
+
+    @property
+    def test(self) -> ReferDataset:
+        return self.bundle.test
+
+    @classmethod
+    def bundle_for(cls, cfg: Config, progress: bool = False) -> DataBundle:
+        data_key = {k: v for k, v in cfg.to_dict()["data"].items() if k not in ("label_ratio", "split_by")}
+        key = stable_hash([data_key, backbone_settings(cfg.model), cfg.model.text_encoder, cfg.model.max_words])
+        if key not in cls._bundles:
+            index = load_dataset_index(cfg)
+            features = FeatureCache(index, cfg, progress=progress)
+            splits = {}
+            for split in ("train", "val", "test"):
+                uids = [d["uid"] for d in index.split(split)]
+                if not uids:
+                    raise DataError(f"{index.root / 'descriptions.json'}: split {split!r} has no descriptions")
+                splits[split] = ReferDataset(index, features, uids, cfg.model.text_encoder)
+            cls._bundles[key] = DataBundle(index, features, **splits)
+        return cls._bundles[key]
+
+    @classmethod
+    def for_config(cls, cfg: Config, progress: bool = False) -> Workspace:
+        bundle = cls.bundle_for(cfg, progress)
+        records = bundle.index.split("train")
+        lb_uids = labelled_subset(records, cfg.data.label_ratio, cfg.seed, by=cfg.data.split_by)
+        position = {r["uid"]: i for i, r in enumerate(bundle.train.records)}
+        lb_positions = sorted(position[u] for u in lb_uids)
+        lb_set = set(lb_positions)
+        uses_teacher = build_method(cfg.ssl).uses_teacher
+        ulb_positions = [i for i in range(len(bundle.train)) if i not in lb_set] if uses_teacher else []
+        return cls(cfg, bundle, list(lb_uids), lb_positions, ulb_positions)
+
+    def ensure_cached(self) -> dict[str, Any]:
+        return self.bundle.features.build()
+
+    def build_model(self) -> Any:
+        from threedrest.model import ReferModel
+
+        features = self.bundle.features
+        vocab = len(features.vocabulary()) if self.cfg.model.text_encoder == "gru" else None
+        return ReferModel(self.cfg.model, features.sp_dim, MINILM_DIM, vocab)

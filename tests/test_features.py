@@ -1,0 +1,115 @@
+"""Backbone pieces and the feature cache: contents, hit/miss, corruption rebuild, text features, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_batching import make_dataset, small_config
+from threedrest import features
+from threedrest.backbone import DenseEdgeConv, knn_table
+from threedrest.data.store import load_index
+from threedrest.features import EXTENT, RGB, XYZ, FeatureCache
+from torch_geometric.nn import EdgeConv
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    return load_index(make_dataset(tmp_path_factory.mktemp("feat"), {"train": 3, "val": 1}))
+
+
+def test_knn_table_matches_brute_force():
+    xyz = np.random.default_rng(0).uniform(0, 1, (50, 3)).astype(np.float32)
+    nbr = knn_table(xyz, 4)
+    brute = torch.cdist(torch.from_numpy(xyz), torch.from_numpy(xyz)).topk(4, largest=False).indices
+    assert nbr.shape == (50, 4) and (nbr[:, 0] == torch.arange(50)).all()
+    assert all(set(a) == set(b) for a, b in zip(nbr.tolist(), brute.tolist(), strict=True))
+    assert knn_table(xyz[:3], 5).shape == (3, 5)  # fewer points than k: neighbours repeat
+
+
+def test_dense_edgeconv_equals_torch_geometric_edgeconv():
+    torch.manual_seed(0)
+    x, nbr = torch.randn(30, 5), knn_table(np.random.default_rng(1).uniform(0, 1, (30, 3)), 6)
+    conv = DenseEdgeConv(5, 7)
+    reference = EdgeConv(conv.lin, aggr="max")  # message lin([x_i, x_j - x_i]), max over j -> i
+    edge_index = torch.stack([nbr.reshape(-1), torch.arange(30).repeat_interleave(6)])
+    x_i = x.unsqueeze(1).expand(-1, 6, -1)
+    dense = conv.lin(torch.cat([x_i, x[nbr] - x_i], -1)).max(1).values
+    torch.testing.assert_close(dense, reference(x, edge_index))
+
+
+def test_superpoint_features_are_means_per_superpoint(index):
+    cache = FeatureCache(index, small_config(), progress=False)
+    sid = index.scene_ids("train")[0]
+    feats, scene = cache.scene_features(sid), index.load_scene(sid)
+    sp, n_sp = scene.superpoint, scene.n_superpoints
+    centred = scene.xyz - np.r_[scene.xyz[:, :2].mean(0), 0]
+    sizes = np.bincount(sp)
+    mean = np.stack([np.bincount(sp, weights=centred[:, d]) for d in range(3)], 1) / sizes[:, None]
+    rgb = np.stack([np.bincount(sp, weights=scene.rgb[:, d] / 127.5 - 1) for d in range(3)], 1) / sizes[:, None]
+    np.testing.assert_array_equal(feats["sp_sizes"], sizes)
+    np.testing.assert_allclose(feats["sp_xyz"], mean, atol=1e-5)
+    np.testing.assert_allclose(feats["sp_feats"][:, XYZ], mean, atol=1e-5)
+    np.testing.assert_allclose(feats["sp_feats"][:, RGB], rgb, atol=1e-5)
+    first = sp == 0
+    np.testing.assert_allclose(feats["sp_feats"][0, EXTENT], np.ptp(centred[first], 0), atol=1e-5)
+    assert feats["sp_feats"].shape == (n_sp, cache.sp_dim) and np.isfinite(feats["sp_feats"]).all()
+
+
+def test_cache_hit_miss_and_corruption_rebuild(index, monkeypatch):
+    cfg = small_config()
+    first = FeatureCache(index, cfg, progress=False)
+    sid = index.scene_ids("val")[0]
+    built = first.scene_features(sid)
+    path = first.folder / "scenes" / f"{sid}.npz"
+    assert path.exists() and (first.folder / "backbone.pt").exists()
+
+    def no_pretraining(*args, **kwargs):
+        raise AssertionError("a cache hit must not pre-train again")
+
+    monkeypatch.setattr(features, "pretrain_backbone", no_pretraining)
+    hit = FeatureCache(index, cfg, progress=False)
+    np.testing.assert_array_equal(hit.scene_features(sid)["sp_feats"], built["sp_feats"])
+    path.write_bytes(b"not a zip file")
+    with pytest.warns(UserWarning, match="corrupted"):
+        rebuilt = FeatureCache(index, cfg, progress=False).scene_features(sid)
+    np.testing.assert_array_equal(rebuilt["sp_feats"], built["sp_feats"])
+    monkeypatch.undo()
+    (first.folder / "backbone.pt").write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="corrupted backbone"):
+        again = FeatureCache(index, cfg, progress=False).backbone()
+    # pre-training is seeded: the rebuilt backbone is the same network
+    for a, b in zip(again.state_dict().values(), first.backbone().state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_cache_key_follows_backbone_settings_only(index):
+    base = FeatureCache(index, small_config(), progress=False).key
+    assert FeatureCache(index, small_config(d_model=64), progress=False).key == base
+    assert FeatureCache(index, small_config(backbone_k=8), progress=False).key != base
+
+
+def test_text_features_and_vocabulary(index):
+    cache = FeatureCache(index, small_config(), progress=False)
+    text = cache.text_features()
+    assert len(text["row"]) == len(index.descriptions) and text["feats"].shape[1] == 384
+    lengths = np.diff(text["offsets"])
+    first = index.descriptions[0]["description"]  # "this is a <colour> <class>. it is near the <class>."
+    assert lengths.min() >= len(first.split()) and text["feats"].dtype == torch.float16
+    again = FeatureCache(index, small_config(), progress=False).text_features()  # read back from disk
+    assert torch.equal(again["feats"], text["feats"])
+    vocab = cache.vocabulary()
+    assert {"<pad>", "<unk>", "this", "near"} <= set(vocab) and len(set(vocab.values())) == len(vocab)
+
+
+def test_cli_and_cached_vs_recompute(index, monkeypatch, capsys):
+    monkeypatch.setattr(features, "load_dataset_index", lambda cfg: index)
+    flat = ["backbone_pretrain_steps=4", "backbone_dim=8", "d_model=32", "n_heads=2", "n_sampled=16"]
+    assert features.main(["--profile", "smoke", "--set", *flat]) == 0
+    out = capsys.readouterr().out
+    assert "sem_acc" in out and "ratio" in out
+    cache = FeatureCache(index, small_config(), progress=False)
+    timing = features.time_cached_vs_recompute(cache, [d["uid"] for d in index.split("val")], n_recompute=2)
+    assert timing["ratio"] > 1.0 and timing["n_descriptions"] == len(index.split("val"))
+    with pytest.raises(SystemExit):
+        features.main(["--set", "no_such_key=1"])

@@ -1,0 +1,70 @@
+"""How each method turns per-sample unlabelled losses into L_unsup (values by hand)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from threedrest.config import SSLConfig
+from threedrest.methods import UnsupTerms, build_method, method_label
+
+LOSS = torch.tensor([1.0, 2.0, 3.0, 4.0])
+CORREL = torch.tensor([0.96, 0.5, 0.0, 1.0])
+CONF = torch.tensor([0.9, 0.2, 0.6, 0.4])
+
+
+def decide(**ssl_fields: object):
+    return build_method(SSLConfig(**ssl_fields)).decide(UnsupTerms(LOSS, CORREL, CONF))
+
+
+def test_mean_teacher_weights_every_pseudo_label_one() -> None:
+    d = decide(method="mean_teacher")
+    assert d.loss.item() == pytest.approx(2.5)  # (1 + 2 + 3 + 4) / 4
+    assert not d.promote.any()
+
+
+def test_3drest_promotes_above_s_and_weights_the_rest_by_correl() -> None:
+    d = decide(method="3drest", tscs_threshold=0.95)
+    assert d.promote.tolist() == [True, False, False, True]  # 0.96 and 1.0 > 0.95
+    assert d.weights.tolist() == pytest.approx([0.0, 0.5, 0.0, 0.0])
+    assert d.loss.item() == pytest.approx(0.5 * 2.0 / 4)  # batch-mean normalisation
+
+
+def test_3drest_sum_normalisation_and_switches() -> None:
+    d = decide(method="3drest", tscs_threshold=0.4, qdw_norm="sum")
+    # promoted: 0.96, 0.5, 1.0; left: correl 0.0 -> weight 0 -> sum of weights 0 -> loss 0
+    assert d.loss.item() == pytest.approx(0.0)
+    d = decide(method="3drest", tscs=False, qdw=True, qdw_norm="sum")
+    expected = (0.96 * 1 + 0.5 * 2 + 0.0 * 3 + 1.0 * 4) / (0.96 + 0.5 + 0.0 + 1.0)
+    assert d.loss.item() == pytest.approx(expected, rel=1e-6)
+    d = decide(method="3drest", tscs=True, qdw=False, tscs_threshold=0.95)
+    assert d.weights.tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert d.loss.item() == pytest.approx((2 + 3) / 4)
+    d = decide(method="3drest", tscs=False, qdw=False)
+    assert d.loss.item() == pytest.approx(2.5)
+
+
+def test_refteacher_weights_by_confidence_with_threshold_and_half_lambda() -> None:
+    method = build_method(SSLConfig(method="refteacher", rt_conf_threshold=0.5))
+    d = method.decide(UnsupTerms(LOSS, CORREL, CONF))
+    assert d.weights.tolist() == pytest.approx([0.9, 0.0, 0.6, 0.0])
+    assert d.loss.item() == pytest.approx((0.9 * 1 + 0.6 * 3) / 4)
+    assert method.lambda_u == 0.5
+
+
+def test_gradient_flows_to_losses_but_not_weights() -> None:
+    loss = LOSS.clone().requires_grad_(True)
+    correl = CORREL.clone().requires_grad_(True)
+    d = build_method(SSLConfig(method="3drest", tscs=False)).decide(UnsupTerms(loss, correl, CONF))
+    d.loss.backward()
+    assert loss.grad.tolist() == pytest.approx((CORREL / 4).tolist())
+    assert correl.grad is None
+
+
+def test_supervised_has_no_unlabelled_term_and_labels_name_ablations() -> None:
+    with pytest.raises(NotImplementedError):
+        decide(method="supervised")
+    assert method_label(SSLConfig(method="3drest", tscs=False)) == "3drest-noTSCS"
+    assert method_label(SSLConfig(method="3drest", qdw=False)) == "3drest-noQDW"
+    assert method_label(SSLConfig(method="3drest", tscs=False, qdw=False)) == "3drest-noTSCS-noQDW"
+    assert method_label(SSLConfig(method="refteacher")) == "refteacher"

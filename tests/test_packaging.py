@@ -1,0 +1,57 @@
+"""The two install routes (pip via pyproject, conda via environment.yml) must ask for the same things."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# conda-forge names that differ from PyPI names
+CONDA_TO_PYPI = {"pytorch": "torch", "pytorch-geometric": "torch-geometric"}
+
+
+def _name_and_spec(requirement: str) -> tuple[str, str]:
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", requirement)
+    assert match, requirement
+    name = match.group(1).lower().replace("_", "-")
+    return name, match.group(2).replace(" ", "")
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"]) + list(project["optional-dependencies"]["dev"])
+    return dict(_name_and_spec(r) for r in reqs)
+
+
+def _environment_requirements() -> dict[str, str]:
+    found: dict[str, str] = {}
+    text = (ROOT / "environment.yml").read_text()
+    dependencies = text.split("dependencies:", 1)[1]  # skip the channels list
+    for raw in dependencies.splitlines():
+        line = raw.split("#")[0].strip()
+        if not line.startswith("- ") or line.endswith(":"):
+            continue
+        item = line[2:].strip()
+        if item.startswith("-e") or item in ("pip",) or item.startswith("python="):
+            continue
+        name, spec = _name_and_spec(item)
+        found[CONDA_TO_PYPI.get(name, name).replace("_", "-")] = spec
+    return found
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    assert _environment_requirements() == _pyproject_requirements()
+
+
+def test_cpu_constraints_pin_the_local_torch_build() -> None:
+    lines = [ln.strip() for ln in (ROOT / "constraints-cpu.txt").read_text().splitlines()]
+    assert "torch==2.13.0" in lines
+    torch_spec = _pyproject_requirements()["torch"]
+    assert "==" not in torch_spec, "pyproject must ask for a range: GPU machines bring their own torch"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make reproduce" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

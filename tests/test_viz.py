@@ -1,0 +1,167 @@
+"""Fast checks of threedrest.viz / viz_export / viz_render on synthetic boxes (no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from threedrest import viz, viz_export, viz_render
+from threedrest.data.store import Scene
+from threedrest.predictions import Predictions
+
+
+def boxes_scene(n_per_box: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A floor and four coloured boxes; returns xyz, rgb and the instance id per point (0 = floor)."""
+    rng = np.random.default_rng(seed)
+    spec = [((0, 0, 0), (6, 5, 0.05), (120, 110, 100)), ((1, 1, 0), (2, 2, 0.8), (200, 50, 50)),
+            ((3.5, 1, 0), (4.5, 2, 1.0), (50, 200, 50)), ((1, 3, 0), (2, 4, 0.8), (50, 50, 200)),
+            ((4, 3.5, 0), (5, 4.5, 1.5), (200, 200, 50))]  # fmt: skip
+    xyz = np.concatenate([rng.uniform(lo, hi, (n_per_box, 3)) for lo, hi, _ in spec]).astype(np.float32)
+    rgb = np.repeat(np.array([c for *_, c in spec], np.uint8), n_per_box, axis=0)
+    return xyz, rgb, np.repeat(np.arange(len(spec)), n_per_box)
+
+
+def boxes_masks(instance: np.ndarray, xyz: np.ndarray) -> dict[str, np.ndarray]:
+    gt = instance == 1
+    return {viz.GT: gt, "supervised": instance == 3, "3DResT student": gt & (xyz[:, 0] < 1.8), "3DResT teacher": gt}
+
+
+def test_downsample_keeps_every_mask_point_and_caps_the_rest():
+    xyz, _, inst = boxes_scene(n_per_box=3000)
+    masks = boxes_masks(inst, xyz)
+    keep = viz.downsample(len(xyz), masks, cap=8000, seed=0)
+    in_mask = masks[viz.GT] | masks["supervised"]
+    assert np.isin(np.flatnonzero(in_mask), keep).all()
+    assert keep.size == 8000 and np.unique(keep).size == keep.size
+    np.testing.assert_array_equal(keep, viz.downsample(len(xyz), masks, cap=8000, seed=0))
+    # masks larger than the cap: all mask points, nothing else
+    keep = viz.downsample(len(xyz), {"big": inst > 0}, cap=100)
+    np.testing.assert_array_equal(keep, np.flatnonzero(inst > 0))
+    np.testing.assert_array_equal(viz.downsample(10, {}, cap=100), np.arange(10))
+
+
+def test_scene_masks_broadcasts_superpoint_predictions():
+    superpoint = np.array([0, 0, 1, 2, 2, 1])
+    instance = np.array([5, 5, 7, 5, 5, -1])
+    scene = Scene("s", np.zeros((6, 3), np.float32), np.zeros((6, 3), np.uint8), superpoint, instance,
+                  np.zeros(6, np.int16))  # fmt: skip
+    preds = Predictions(uid=np.array(["s|5|0"]), offsets=np.array([0, 3]), sp_mask=np.array([True, False, True]),
+                        iou=np.array([0.5], np.float32), score=np.array([0.4], np.float32))  # fmt: skip
+    masks = viz.scene_masks(scene, 5, {"3DResT student": preds}, "s|5|0")
+    np.testing.assert_array_equal(masks[viz.GT], [1, 1, 0, 1, 1, 0])
+    np.testing.assert_array_equal(masks["3DResT student"], [1, 1, 0, 1, 1, 0])
+
+
+def test_look_at_quaternion_points_the_camera_at_the_target():
+    eye, target = np.array([1.0, -3.0, 2.0]), np.array([0.0, 0.0, 0.0])
+    x, y, z, w = viz.look_at_quaternion(eye, target)
+    # rotate the camera's forward axis (0, 0, -1) by the quaternion
+    v = np.array([0.0, 0.0, -1.0])
+    q = np.array([x, y, z])
+    forward = v + 2 * np.cross(q, np.cross(q, v) + w * v)
+    np.testing.assert_allclose(forward, (target - eye) / np.linalg.norm(target - eye), atol=1e-6)
+
+
+def test_scene_view_builds_layers_links_and_rejects_bad_input():
+    xyz, rgb, inst = boxes_scene()
+    masks = boxes_masks(inst, xyz)
+    view = viz.scene_view(xyz, rgb, masks, sentence="the red box", unique=True, ious={"supervised": 0.0})
+    assert isinstance(view, viz.SceneView) and view.n_shown == len(xyz)
+    panels = view.children[2].children
+    assert len(panels) == 4  # ground truth + 3 methods, one view each
+    # each view: 1 base cloud + gt mask + 3 methods x (mask + their non-empty error parts)
+    renderer = panels[0].children[1]
+    assert len(renderer.scene.children) == 1 + 1 + (1 + 2) + (1 + 2) + (1 + 1)
+    assert len({id(p.children[1].camera) for p in panels}) == 1  # one camera: linked views
+    assert len(view.links) > 4 * 4
+    with pytest.raises(ValueError, match="'rgb'"):
+        viz.scene_view(xyz, rgb[:10], masks)
+    with pytest.raises(ValueError, match="mask 'supervised'"):
+        viz.scene_view(xyz, rgb, {**masks, "supervised": masks["supervised"][:5]})
+    with pytest.raises(ValueError, match="1 to 4 views"):
+        viz.scene_view(xyz, rgb, masks, views=[[viz.GT]] * 5)
+
+
+def test_export_html_references_the_shared_bundle_and_no_cdn(tmp_path):
+    xyz, rgb, inst = boxes_scene()
+    case = viz.Case("s0|1|0", "the red box </script>", True, {"supervised": 0.0}, xyz, rgb, boxes_masks(inst, xyz))
+    page = viz_export.export_case(case, tmp_path / "views" / "a.html")
+    text = page.read_text()
+    sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", text)
+    assert sources == [viz_export.BUNDLE_NAME]
+    assert not re.search(r"<script[^>]*src=\"https?://", text) and "<link" not in text
+    assert (tmp_path / "views" / viz_export.BUNDLE_NAME).stat().st_size == viz_export.bundle_path().stat().st_size
+    state = json.loads(re.search(r"widget-state\+json\">\n(.*?)\n</script>", text, re.S).group(1))
+    names = {m["model_name"] for m in state["state"].values()}
+    assert {"PointsModel", "RendererModel", "LinkModel", "CheckboxModel"} <= names
+    assert page.stat().st_size < 2_000_000  # the ~4 MB bundle is not inlined
+
+
+def test_bundle_defines_every_module_the_page_needs():
+    text = viz_export.bundle_path().read_text()
+    for name in ("three", "jupyter-threejs", "jupyter-datawidgets", "@jupyter-widgets/base",
+                 "@jupyter-widgets/controls", "@jupyter-widgets/html-manager"):  # fmt: skip
+        assert f'define("{name}",' in text
+    assert viz_export.bundle_path().stat().st_size < 5_000_000
+
+
+def test_render_png_draws_masks_over_the_scan(tmp_path):
+    import matplotlib.image
+
+    xyz, rgb, inst = boxes_scene()
+    masks = boxes_masks(inst, xyz)
+    path = viz_render.render_png(xyz, rgb, masks, tmp_path / "a.png", errors=True, title="t")
+    img = matplotlib.image.imread(path)[..., :3]
+    assert img.shape[0] > 300 and img.shape[1] > 4 * 250
+    yellow = (img[..., 0] > 0.9) & (img[..., 1] > 0.75) & (img[..., 2] < 0.2)  # ground truth
+    red = (img[..., 0] > 0.75) & (img[..., 1] < 0.25) & (img[..., 2] < 0.25)  # supervised false positive
+    assert yellow.sum() > 500 and red.sum() > 500
+
+
+def test_select_gallery_picks_best_median_worst_fixes_breaks():
+    uids = [f"u{i}" for i in range(7)]
+    ours = np.array([0.9, 0.1, 0.6, 0.8, 0.3, 0.55, 0.2])
+    base = np.array([0.7, 0.6, 0.2, 0.1, 0.9, 0.5, 0.1])
+    sel = viz_render.select_gallery(uids, {"3DResT student": ours, "supervised": base}, k=2)
+    # ranked by ours: u0 .9, u3 .8, u2 .6, u5 .55, u4 .3, u6 .2, u1 .1
+    assert sel["best"] == ["u0", "u3"]
+    assert sel["median"] == ["u2", "u5"]  # start at 7 // 2 - 1 = 2 in the ranking
+    assert sel["worst"] == ["u1", "u6"]
+    assert sel["fixes"] == ["u3", "u2"]  # base < .5 <= ours; gains .7, .4 (u5: base .5 is not an error)
+    assert sel["breaks"] == ["u4", "u1"]  # ours < .5 <= base; drops .6, .5
+    with pytest.raises(ValueError, match="uids"):
+        viz_render.select_gallery(uids[:3], {"3DResT student": ours, "supervised": base})
+
+
+def test_write_gallery_links_pngs_and_views(tmp_path):
+    xyz, rgb, inst = boxes_scene(n_per_box=500)
+    case = viz.Case("s0|1|0", "the red box", False, {"supervised": 0.0}, xyz, rgb, boxes_masks(inst, xyz))
+    page = viz_render.write_gallery(tmp_path, {"best": ["s0|1|0"], "fixes": ["s0|1|0"], "breaks": []},
+                                    lambda uid: case)  # fmt: skip
+    text = page.read_text()
+    assert text.count('src="png/s0__1__0.png"') == 2 and 'href="views/s0__1__0.html"' in text
+    assert (tmp_path / "png" / "s0__1__0.png").stat().st_size > 10_000
+    assert (tmp_path / "views" / viz_export.BUNDLE_NAME).exists()
+    assert "[multiple]" in text and "none" in text
+
+
+def test_explorer_next_failure_moves_the_picker():
+    xyz, rgb, inst = boxes_scene(n_per_box=300)
+    masks = boxes_masks(inst, xyz)
+    rows = [{"uid": f"u{i}", "sentence": f"s{i}", "unique": i % 2 == 0, "ious": {"supervised": iou}}
+            for i, iou in enumerate([0.9, 0.2, 0.8, 0.1])]  # fmt: skip
+    loaded = []
+
+    def load(uid: str) -> viz.Case:
+        loaded.append(uid)
+        return viz.Case(uid, uid, True, {"supervised": 0.5}, xyz, rgb, masks)
+
+    ex = viz.Explorer(rows, load)
+    assert ex.picker.value == "u0" and loaded == ["u0"]
+    assert ex.next_failure("supervised") == "u1" and loaded[-1] == "u1"
+    assert ex.next_failure("supervised") == "u3"
+    assert ex.next_failure("supervised") == "u1"  # wraps around
+    rows_ok = [{**r, "ious": {"supervised": 1.0}} for r in rows]
+    assert viz.Explorer(rows_ok, load).next_failure() is None
