@@ -9,7 +9,7 @@ from test_batching import make_dataset, small_config
 from threedrest import features
 from threedrest.backbone import DenseEdgeConv, knn_table
 from threedrest.data.store import load_index
-from threedrest.features import EXTENT, RGB, XYZ, FeatureCache
+from threedrest.features import EXTENT, RGB, SP_FEATURES_VERSION, XYZ, FeatureCache
 from torch_geometric.nn import EdgeConv
 
 
@@ -61,7 +61,7 @@ def test_cache_hit_miss_and_corruption_rebuild(index, monkeypatch):
     first = FeatureCache(index, cfg, progress=False)
     sid = index.scene_ids("val")[0]
     built = first.scene_features(sid)
-    path = first.folder / "scenes" / f"{sid}.npz"
+    path = first.folder / f"scenes-v{SP_FEATURES_VERSION}" / f"{sid}.npz"
     assert path.exists() and (first.folder / "backbone.pt").exists()
 
     def no_pretraining(*args, **kwargs):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from threedrest.config import SSLConfig
 from threedrest.methods import UnsupTerms, build_method, method_label
 

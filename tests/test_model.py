@@ -9,7 +9,7 @@ from threedrest.config import Config
 from threedrest.losses import referring_loss
 from threedrest.model import ReferModel, mask2former_allowed
 
-C, D, VOCAB = 11, 24, 30
+C, D, VOCAB = 15, 24, 30  # C >= 12: the last twelve columns are vote, rgb, xyz, extent
 
 
 def model_cfg(**overrides):

@@ -1,8 +1,13 @@
-"""Command line: ``python -m threedrest <command> [options]``; ``--help`` on any command."""
+"""Command line: ``python -m threedrest <command> [options]``; ``--help`` on any command.
+
+Bad input (ConfigError, DataError, ValueError, a non-finite loss) prints ``error: <message>`` and
+exits with status 2, not a traceback; set ``THREEDREST_DEBUG=1`` to see the traceback.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # command -> (module with a ``main(argv) -> int``, one line of help)
@@ -24,7 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m threedrest <command> [options]\n\ncommands:\n" + "\n".join(lines))
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     module = importlib.import_module(COMMANDS[argv[0]][0])
-    return int(module.main(argv[1:]) or 0)
+    try:
+        return int(module.main(argv[1:]) or 0)
+    except (ValueError, FloatingPointError) as err:  # ConfigError and DataError are ValueErrors
+        if os.environ.get("THREEDREST_DEBUG"):  # THREEDREST_DEBUG=1: the full traceback
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

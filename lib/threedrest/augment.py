@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from threedrest.batching import Batch
-from threedrest.features import EXTENT, RGB, XYZ
+from threedrest.features import EXTENT, RGB, VOTE, XYZ
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ def _geometry(batch: Batch, angle: Tensor, flip: Tensor, scale: Tensor, noise: T
     feats = batch.sp_feats.clone()
     feat_xyz = feats[..., XYZ]
     feats[..., XYZ] = move(feat_xyz)
+    feats[..., VOTE] = move(feats[..., VOTE])
     # an axis-aligned extent e becomes |linear| e: the extent of the transformed box's bounds
     feats[..., EXTENT] = feats[..., EXTENT] @ linear.abs().transpose(1, 2)
     sp_xyz = move(batch.sp_xyz)

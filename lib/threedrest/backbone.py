@@ -136,7 +136,7 @@ def backbone_settings(cfg: ModelConfig) -> dict:
         "steps": cfg.backbone_pretrain_steps,
         "seed": cfg.backbone_seed,
         "voxels": VOXEL_SIZES,
-        "version": 3,
+        "version": 4,  # 4: superpoint features carry the class probabilities
     }
 
 

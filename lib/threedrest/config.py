@@ -31,7 +31,9 @@ class DataConfig:
     max_objects: int = 25
     descriptions_per_object: float = 4.7  # ScanRefer has ~4.7 per object
     generator_seed: int = 0  # seed of the procedural benchmark (not of training)
-    label_ratio: float = 0.01  # labelled fraction of the train split, in (0, 1]
+    # labelled fraction of the train split, in (0, 1]. Classroom: 10% (~450 descriptions, the closest
+    # analogue of the paper's 1% of ScanRefer = 367); the paper profile uses the paper's 1%
+    label_ratio: float = 0.1
     split_by: str = "description"  # kit choice: "description" (default) or "scene"
 
 
@@ -39,7 +41,7 @@ class DataConfig:
 class ModelConfig:
     backbone: str = "edgeconv"  # frozen point backbone, pre-trained on semantic+instance labels
     backbone_dim: int = 32  # per-point feature size (3D-STMN's U-Net: 32)
-    backbone_pretrain_steps: int = 500  # classroom: 78% val semantic accuracy (300 steps: 71%)
+    backbone_pretrain_steps: int = 300  # classroom: ~71% val semantic accuracy in ~75 s (500: 78%, 130 s)
     backbone_k: int = 16  # kNN neighbours of the EdgeConv point graph
     backbone_seed: int = 0  # seed of backbone pre-training (fixed: features are shared by all runs)
     text_encoder: str = "minilm"  # "minilm" (frozen, offline weights) or "gru" (trainable)
@@ -61,11 +63,12 @@ class ModelConfig:
 class TrainConfig:
     steps: int = 600  # optimiser steps of the whole run (burn-in included)
     batch_size: int = 16  # labelled descriptions per step
-    lr: float = 1e-3  # AdamW (3D-STMN: 1e-4 at batch 64 over 50 epochs)
+    lr: float = 3e-3  # AdamW (3D-STMN: 1e-4 at batch 64 over 50 epochs); classroom val: 3e-3 > 1e-3
     weight_decay: float = 5e-4
     lr_milestones: tuple[float, ...] = (0.6, 0.8)  # fractions of steps where lr halves
     lr_gamma: float = 0.5
     grad_clip: float = 1.0
+    lb_augment: bool = True  # kit choice: strong 3D augmentation of labelled batches (10%: +5 mIoU on val)
     eval_every: int = 100  # val evaluation period in steps; best checkpoint by val mIoU
     device: str = "cpu"  # "cpu" or "cuda"
     amp: bool = False  # mixed precision on cuda
@@ -229,7 +232,15 @@ def _validate(section: Any) -> None:
             raise ConfigError(f"config key {f.name!r} is {value!r}; choose one of {_CHOICES[f.name]}")
     if isinstance(section, DataConfig) and not 0.0 < section.label_ratio <= 1.0:
         raise ConfigError(f"label_ratio must be in (0, 1], got {section.label_ratio}")
+    if isinstance(section, TrainConfig):
+        for key in ("batch_size", "eval_every"):
+            if getattr(section, key) < 1:
+                raise ConfigError(f"config key {key!r} must be >= 1, got {getattr(section, key)}")
+        if section.steps < 0 or section.lr <= 0:
+            raise ConfigError(f"config keys 'steps' >= 0 and 'lr' > 0 required, got {section.steps}, {section.lr}")
     if isinstance(section, SSLConfig):
+        if section.ulb_ratio < 1:
+            raise ConfigError(f"config key 'ulb_ratio' must be >= 1, got {section.ulb_ratio}")
         if not 0.0 <= section.ema_momentum <= 1.0:
             raise ConfigError(f"ema_momentum must be in [0, 1], got {section.ema_momentum}")
         if not 0.0 <= section.tscs_threshold <= 1.0:
@@ -242,7 +253,8 @@ def _smoke() -> Config:
         profile="smoke",
         data=DataConfig(n_train_scenes=6, n_val_scenes=2, n_test_scenes=2, points_per_scene=3000, max_objects=12),
         model=ModelConfig(backbone_pretrain_steps=20, d_model=32, n_heads=2, n_layers=1, ffn_dim=64, n_sampled=32),
-        train=TrainConfig(steps=12, batch_size=4, eval_every=6),
+        # lb_augment off: the tiny smoke data learns too little under augmentation for TSCS to fire in tests
+        train=TrainConfig(steps=12, batch_size=4, eval_every=6, lb_augment=False),
         ssl=SSLConfig(burn_in_steps=6),
     )
 
@@ -251,7 +263,9 @@ def _paper() -> Config:
     """ScanRefer-sized benchmark and the 3D-STMN decoder; meant for a GPU."""
     return Config(
         profile="paper",
-        data=DataConfig(n_train_scenes=562, n_val_scenes=141, n_test_scenes=141, points_per_scene=50_000),
+        data=DataConfig(
+            n_train_scenes=562, n_val_scenes=141, n_test_scenes=141, points_per_scene=50_000, label_ratio=0.01
+        ),
         model=ModelConfig(
             backbone_pretrain_steps=3000, d_model=256, n_heads=8, n_layers=6, ffn_dim=1024, n_sampled=512, max_words=128
         ),

@@ -4,13 +4,14 @@ Like 3D-STMN trained "from pre-extracted features", only the decoder trains, so 
 once per scene and never again. Layout under ``<dataset root>/features/``::
 
     <key>/backbone.pt          frozen backbone (state_dict + settings), key = hash(backbone settings, manifest)
-    <key>/scenes/<scene>.npz   sp_feats (S, C) float32, sp_xyz (S, 3), sp_sizes (S,) int64
+    <key>/scenes-v<N>/<scene>.npz  sp_feats (S, C) float32, sp_xyz (S, 3), sp_sizes (S,) int64
     <key>/timings.json         what building took
     text-<hash>/minilm.npz     uids, offsets (U+1,), feats (sum T_i, 384) float16: MiniLM per-token features
     text-<hash>/vocab.json     GRU vocabulary of the train split (<pad> 0, <unk> 1)
 
-A superpoint's feature is [mean backbone feature (D) | mean rgb in [-1,1] (3) | centroid (3) |
-bbox extent (3)], in that order (``RGB``/``XYZ``/``EXTENT`` slice the last nine columns); xyz is
+A superpoint's feature is [mean backbone feature (D) | mean class probabilities of the
+pre-training head (20) | mean instance-centre vote (3) | mean rgb in [-1,1] (3) | centroid (3) |
+bbox extent (3)], in that order (``VOTE``/``RGB``/``XYZ``/``EXTENT`` slice the last twelve columns); xyz is
 scene-centred in the floor plane (z kept), the backbone's frame. The point -> superpoint map stays
 in the scene file. A corrupted cache file is reported with a warning and rebuilt.
 """
@@ -43,11 +44,13 @@ from threedrest.backbone import (
     pretrain_backbone,
 )
 from threedrest.config import Config, ConfigError
-from threedrest.data.store import DatasetIndex, Scene
+from threedrest.data.store import CLASSES, DatasetIndex, Scene
 from threedrest.io import atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, stable_hash
 
-RGB, XYZ, EXTENT = slice(-9, -6), slice(-6, -3), slice(-3, None)  # columns of sp_feats after the backbone part
+# columns of sp_feats after the backbone part
+VOTE, RGB, XYZ, EXTENT = slice(-12, -9), slice(-9, -6), slice(-6, -3), slice(-3, None)
 MINILM_DIM = 384
+SP_FEATURES_VERSION = 2  # what a superpoint's feature holds; a change re-pools, never re-trains
 TEXT_VERSION = 1
 
 
@@ -65,7 +68,12 @@ def _superpoint_features(backbone: PointBackbone, scene: Scene, k: int) -> dict[
     n_sp = scene.n_superpoints
     centroid = scatter(xyz, sp, dim=0, dim_size=n_sp, reduce="mean")
     extent = scatter(xyz, sp, dim=0, dim_size=n_sp, reduce="max") - scatter(xyz, sp, dim=0, dim_size=n_sp, reduce="min")
-    feats = torch.cat([scatter(torch.cat([h, rgb], 1), sp, dim=0, dim_size=n_sp, reduce="mean"), centroid, extent], 1)
+    # the pre-training heads make "which superpoints are chairs" and "which belong to one object"
+    # explicit: class probabilities, and the vote for the instance centre (xyz + predicted offset)
+    sem_probs = torch.softmax(backbone.sem_head(h), 1)
+    vote = xyz + backbone.offset_head(h)
+    pooled = scatter(torch.cat([h, sem_probs, vote, rgb], 1), sp, dim=0, dim_size=n_sp, reduce="mean")
+    feats = torch.cat([pooled, centroid, extent], 1)
     return {
         "sp_feats": feats.numpy().astype(np.float32),
         "sp_xyz": centroid.numpy().astype(np.float32),
@@ -127,7 +135,7 @@ class FeatureCache:
 
     @property
     def sp_dim(self) -> int:
-        return self.cfg.model.backbone_dim + 9
+        return self.cfg.model.backbone_dim + len(CLASSES) + 12
 
     def backbone(self) -> PointBackbone:
         """The frozen backbone: loaded from the cache, or pre-trained and saved."""
@@ -158,7 +166,7 @@ class FeatureCache:
         return self._backbone
 
     def scene_features(self, scene_id: str, scene: Scene | None = None) -> dict[str, np.ndarray]:
-        path = self.folder / "scenes" / f"{scene_id}.npz"
+        path = self.folder / f"scenes-v{SP_FEATURES_VERSION}" / f"{scene_id}.npz"
         cached = _load_npz(path, ("sp_feats", "sp_xyz", "sp_sizes"))
         if cached is not None:
             return cached

@@ -22,6 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from threedrest.batching import Batch
 from threedrest.config import ModelConfig
+from threedrest.features import VOTE
 
 PAD_LOGIT = -1e4  # logits of padded superpoints (fits float16)
 
@@ -38,6 +39,19 @@ class ModelOutput:
 
 def _mlp(c_in: int, c_hidden: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(c_in, c_hidden), nn.ReLU(), nn.Linear(c_hidden, c_out))
+
+
+class FourierPE(nn.Module):
+    """sin/cos of xyz at wavelengths from 8 m down to 0.25 m, projected to ``d``."""
+
+    def __init__(self, d: int, wavelengths: tuple[float, ...] = (8.0, 4.0, 2.0, 1.0, 0.5, 0.25)):
+        super().__init__()
+        self.register_buffer("freqs", 2 * torch.pi / torch.tensor(wavelengths), persistent=False)
+        self.proj = nn.Linear(3 * 2 * len(wavelengths), d)
+
+    def forward(self, xyz: Tensor) -> Tensor:
+        angles = (xyz.unsqueeze(-1) * self.freqs).flatten(-2)
+        return self.proj(torch.cat([angles.sin(), angles.cos()], -1))
 
 
 def mask2former_allowed(sp_logits: Tensor, sampled_idx: Tensor, sampled_mask: Tensor) -> Tensor:
@@ -72,7 +86,11 @@ class ReferModel(nn.Module):
             raise ValueError(f"d_model ({d}) must be divisible by n_heads ({cfg.n_heads})")
         # superpoint-level layers are single Linears: B x S rows dominate the CPU step time
         self.sp_proj = nn.Sequential(nn.Linear(sp_in_dim, d), nn.LayerNorm(d))
-        self.pos_enc = _mlp(3, d, d)  # only on the K sampled superpoints (sp_feats already hold xyz)
+        # Fourier features of each superpoint's vote for its object's centre: the superpoints of one
+        # object share a code, so a kernel can select one object by where it is (a dot product with
+        # raw xyz could only select a half-space)
+        self.pos_enc = FourierPE(d)
+        self.mask_pos = FourierPE(d)
         if cfg.text_encoder == "gru":
             if not vocab_size:
                 raise ValueError("text_encoder 'gru' needs vocab_size")
@@ -128,9 +146,10 @@ class ReferModel(nn.Module):
         mem = sp.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, sp.shape[-1]))
         valid = sp_mask.unsqueeze(-1).float()
         centre = (batch.sp_xyz * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True)
-        mem_xyz = batch.sp_xyz.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3)) - centre
-        mem_key = mem + self.pos_enc(mem_xyz)
-        mask_feats = self.mask_feats(sp)
+        vote = batch.sp_feats[..., VOTE] - centre
+        mem_pos = self.pos_enc(vote.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3)))
+        mem, mem_key = mem + mem_pos, mem + mem_pos
+        mask_feats = self.mask_feats(sp) + self.mask_pos(vote)
 
         sp_logits, scores, attn_maps = [], [], []
         logits, score = self._predict(q, mask_feats, sp_mask)

@@ -8,6 +8,7 @@ editing one notebook redoes only what changed. Timings go to results/timings.csv
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from threedrest import report
+from threedrest.config import get_profile
 from threedrest.io import atomic_write_csv
 from threedrest.paths import project_root, resolve
 
@@ -33,22 +35,50 @@ def notebooks(root: Path | None = None) -> list[Path]:
     return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def _coerce(value: Any, kind: str, where: str) -> Any:
+    if not isinstance(value, str) or kind in ("str", "None"):
+        return value
+    try:
+        if kind == "bool":
+            return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}[value.lower()]
+        return {"int": int, "float": float}[kind](value) if kind in ("int", "float") else value
+    except (KeyError, ValueError):
+        raise ValueError(f"{where}: expected a {kind}, got {value!r}") from None
+
+
+def notebook_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``path`` declares, converted to their declared types (``-p`` gives strings)."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    return {name: _coerce(value, declared[name]["inferred_type_name"], f"{path.name}: parameter {name!r}")
+            for name, value in parameters.items() if name in declared}  # fmt: skip
+
+
 def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], timeout: int | None = None) -> float:
     """Execute one notebook (working directory: the project root); returns seconds."""
     import papermill
 
+    parameters = notebook_parameters(path, parameters)
     start = time.perf_counter()
     target = out_dir / "notebooks" / path.name
     target.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(path),
-        str(target),
-        parameters=parameters,
-        cwd=str(project_root()),
-        kernel_name="python3",
-        progress_bar=False,
-        execution_timeout=timeout,
-    )
+    partial = target.with_name(f".{target.stem}.tmp{target.suffix}")  # papermill saves after each cell: keep the old
+    try:  # executed notebook whole until this one has finished, then swap it in atomically
+        papermill.execute_notebook(
+            str(path),
+            str(partial),
+            parameters=parameters,
+            cwd=str(project_root()),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+    except BaseException:
+        if partial.exists():  # the failing cell stays readable in <name>.failed.ipynb
+            partial.replace(target.with_name(f"{target.stem}.failed{target.suffix}"))
+        raise
+    os.replace(partial, target)
     report.register(out_dir, target, f"executed `{path.name}`: {CAPTIONS.get(path.stem, '')}")
     return time.perf_counter() - start
 
@@ -62,10 +92,19 @@ def reproduce(
 ) -> pd.DataFrame:
     out_dir = resolve(out)
     params = {"profile": profile, "seeds": seeds, "out_dir": str(out_dir), **(extra or {})}
+    selected = [p for p in notebooks() if not only or p.stem in only or p.stem[:2] in only]
+    if not selected:
+        raise ValueError(f"reproduce: no notebook matches {only}")
+    import papermill
+
+    known = {name for path in selected for name in papermill.inspect_notebook(str(path))}
+    if "label_ratio" in known:  # each profile has its own main label ratio (classroom 10%, paper 1%)
+        params.setdefault("label_ratio", get_profile(profile).data.label_ratio)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"reproduce: no notebook takes parameter(s) {unknown}; known: {sorted(known)}")
     rows = []
-    for path in notebooks():
-        if only and path.stem not in only and path.stem[:2] not in only:
-            continue
+    for path in selected:
         print(f"[reproduce] {path.name} ...", flush=True)
         seconds = run_notebook(path, out_dir, params)
         rows.append({"notebook": path.stem, "seconds": round(seconds, 1)})

@@ -5,13 +5,21 @@ A run folder ``<root>/<method>-r<ratio>-s<seed>-<hash>/`` holds ``config.json``,
 while training, ``model.pt`` (best student and teacher), ``history.csv``, ``pseudo_log.csv``,
 ``promotions.csv``, ``metrics.csv`` (rows of results/tables/runs.csv), ``predictions_*.npz`` and,
 written last, ``summary.json``: its presence means the run is complete.
+
+Reliability: every file is written atomically (``threedrest.io``); ``checkpoint.pt`` holds the whole
+``TrainState`` (weights, optimiser, scheduler, RNG and data-stream states, TSCS pool, history), so a
+run killed at any moment resumes to the same numbers; an unreadable checkpoint or finished run warns
+and is rebuilt (a bad checkpoint is kept aside as ``checkpoint.pt.corrupt``). Under ``torchrun`` every
+rank trains (``threedrest.distributed``) and rank 0 alone writes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from threedrest import distributed
 from threedrest.config import Config, ConfigError, flatten
 from threedrest.evaluate import metric_rows
 from threedrest.io import atomic_torch_save, atomic_write_csv, atomic_write_json, package_versions
@@ -50,7 +59,9 @@ def run_dir_for(cfg: Config, root: str | Path = DEFAULT_ROOT) -> Path:
     return Path(root) / f"{method_label(cfg.ssl)}-r{ratio}-s{cfg.seed}-{cfg.hash()}"
 
 
-def _save_checkpoint(path: Path, state: TrainState) -> None:
+def _save_checkpoint(path: Path, state: TrainState, cfg_hash: str = "") -> None:
+    if not distributed.is_main():  # every rank holds the same state; rank 0 writes it
+        return
     atomic_torch_save(
         path,
         {
@@ -62,25 +73,46 @@ def _save_checkpoint(path: Path, state: TrainState) -> None:
             "lb_stream": state.lb_stream.state_dict(),
             "ulb_stream": None if state.ulb_stream is None else state.ulb_stream.state_dict(),
             "aug_generator": state.aug_generator.get_state(),
+            "lb_aug_generator": state.lb_aug_generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,  # dropout on cuda
             "pool": state.pool.state_dict(),
             "best": state.best,
             "history": state.history,
             "pseudo_log": state.pseudo_log,
+            "config_hash": cfg_hash,
         },
     )
 
 
-def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState:
+def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState | None:
+    """The saved state, or None (start afresh) when the file is unreadable or belongs to another config.
+
+    Policy: a bad checkpoint warns, naming the file and the reason, and the run restarts from step 0
+    (runs are deterministic, so only time is lost); the file is kept aside as ``checkpoint.pt.corrupt``
+    (by ``run``). Checkpoints are written atomically, so this means outside damage, not a crash.
+    """
+    state = init_state(cfg, ws)  # outside the try: a config error is not a corrupted checkpoint
+    try:
+        # RNG states must stay CPU ByteTensors: load on CPU, load_state_dict moves weights to the device
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        if ckpt.get("config_hash", cfg.hash()) != cfg.hash():
+            raise ValueError(f"saved for config {ckpt['config_hash']}, not {cfg.hash()}")
+        _restore(ckpt, state)
+    except Exception as err:  # any unreadable checkpoint is handled the same way
+        if distributed.is_main():
+            warnings.warn(
+                f"{path}: corrupted checkpoint ({type(err).__name__}: {err}); "
+                f"moved aside to {path.name}.corrupt, restarting from step 0",
+                stacklevel=2,
+            )
+        return None
+    return state
+
+
+def _restore(ckpt: dict[str, Any], state: TrainState) -> None:
     from threedrest.ema import make_teacher
 
-    try:
-        ckpt = torch.load(path, map_location=cfg.train.device, weights_only=False)
-    except Exception as err:
-        raise RuntimeError(
-            f"{path}: corrupted checkpoint ({type(err).__name__}: {err}); delete it to restart"
-        ) from None
-    state = init_state(cfg, ws)
     state.step = int(ckpt["step"])
     state.student.load_state_dict(ckpt["student"])
     if ckpt["teacher"] is not None:
@@ -92,29 +124,71 @@ def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState:
     if state.ulb_stream is not None and ckpt["ulb_stream"] is not None:
         state.ulb_stream.load_state_dict(ckpt["ulb_stream"])
     state.aug_generator.set_state(ckpt["aug_generator"])
+    state.lb_aug_generator.set_state(ckpt["lb_aug_generator"])
     torch.set_rng_state(ckpt["torch_rng"])
+    if ckpt.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     state.pool.load_state_dict(ckpt["pool"])
     state.best, state.history, state.pseudo_log = ckpt["best"], ckpt["history"], ckpt["pseudo_log"]
-    return state
 
 
 def run(
-    cfg: Config, root: str | Path = DEFAULT_ROOT, force: bool = False, progress: bool = True, resume: bool = True
+    cfg: Config,
+    root: str | Path = DEFAULT_ROOT,
+    force: bool = False,
+    progress: bool = True,
+    resume: bool = True,
+    checkpoint_every: int = 0,
 ) -> RunResult:
-    """Train and evaluate ``cfg`` once; later calls with the same config return the saved result."""
+    """Train and evaluate ``cfg`` once; later calls with the same config return the saved result.
+
+    Under torchrun every rank trains (see ``threedrest.distributed``) and only rank 0 writes files.
+    ``checkpoint_every`` > 0 also saves every that many steps (besides each evaluation).
+    """
     run_dir = run_dir_for(cfg, root)
     if not force and (run_dir / "summary.json").exists():
-        return load_run(run_dir)
+        try:
+            return load_run(run_dir)
+        except (OSError, ValueError) as err:  # JSON and CSV parse errors are ValueErrors
+            if distributed.is_main():
+                warnings.warn(f"{run_dir}: unreadable finished run ({err}); training it again", stacklevel=2)
+    main = distributed.is_main()
+    if not main:
+        distributed.barrier()  # rank 0 builds missing data and feature caches first
     ws = Workspace.for_config(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", cfg.to_dict())
-    atomic_write_json(run_dir / "versions.json", package_versions())
-    atomic_write_json(run_dir / "labelled_split.json", {"seed": cfg.seed, "uids": ws.lb_uids})
     ckpt_path = run_dir / "checkpoint.pt"
-    state = _load_checkpoint(ckpt_path, cfg, ws) if resume and not force and ckpt_path.exists() else None
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in run_dir.glob(".*.tmp"):  # temporary files of a writer that was killed
+            stale.unlink(missing_ok=True)
+        atomic_write_json(run_dir / "config.json", cfg.to_dict())
+        atomic_write_json(run_dir / "versions.json", package_versions())
+        atomic_write_json(run_dir / "labelled_split.json", {"seed": cfg.seed, "uids": ws.lb_uids})
+        distributed.barrier()
+    state = None
+    if resume and not force and ckpt_path.exists():
+        state = _load_checkpoint(ckpt_path, cfg, ws)
+        distributed.barrier()  # every rank has read the file before rank 0 moves a bad one aside
+        if state is None and main:
+            ckpt_path.replace(ckpt_path.with_name(ckpt_path.name + ".corrupt"))
+        elif state is not None and main:
+            print(f"resuming {run_dir} from step {state.step}", file=sys.stderr)
     start = time.perf_counter()
-    state = fit(cfg, ws, progress=progress, state=state, on_checkpoint=lambda s: _save_checkpoint(ckpt_path, s))
+    state = fit(
+        cfg,
+        ws,
+        progress=progress,
+        state=state,
+        on_checkpoint=lambda s: _save_checkpoint(ckpt_path, s, cfg.hash()),
+        checkpoint_every=checkpoint_every,
+    )
     train_seconds = time.perf_counter() - start
+    distributed.assert_same_weights(state.student, "student")
+    if state.teacher is not None:
+        distributed.assert_same_weights(state.teacher, "teacher")
+    if not main:
+        distributed.barrier()  # wait for rank 0's files, then read them like rank 0 does
+        return load_run(run_dir)
 
     keys = {"method": method_label(cfg.ssl), "label_ratio": cfg.data.label_ratio, "seed": cfg.seed}
     rows = []
@@ -140,6 +214,7 @@ def run(
     }  # fmt: skip
     atomic_write_json(run_dir / "summary.json", summary)
     ckpt_path.unlink(missing_ok=True)
+    distributed.barrier()
     return load_run(run_dir)
 
 
@@ -183,6 +258,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="any flat config key")
     parser.add_argument("--out", default=str(DEFAULT_ROOT), help="folder of run directories")
     parser.add_argument("--force", action="store_true", help="retrain even if a finished run exists")
+    parser.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps")
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = parse_overrides(args.set)
     for key, value in (("method", args.method), ("label_ratio", args.ratio), ("seed", args.seed)):
@@ -191,7 +267,13 @@ def main(argv: list[str]) -> int:
     if args.device is not None:
         overrides["device"] = args.device
     cfg = Config.from_flat(args.profile, **overrides)
-    result = run(cfg, root=args.out, force=args.force)
-    table = result.metrics.query("split == 'test'")[["model", "subset", "miou", "acc25", "acc50", "n"]]
-    print(f"run: {result.run_dir}\n{table.to_string(index=False)}")
+    distributed.init_from_env(cfg.train.device)  # torchrun: join the process group (gloo/nccl)
+    main_rank = distributed.is_main()
+    try:
+        result = run(cfg, root=args.out, force=args.force, checkpoint_every=args.checkpoint_every)
+    finally:
+        distributed.shutdown()
+    if main_rank:
+        table = result.metrics.query("split == 'test'")[["model", "subset", "miou", "acc25", "acc50", "n"]]
+        print(f"run: {result.run_dir}\n{table.to_string(index=False)}")
     return 0

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from threedrest import report
+from threedrest.config import Config
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from threedrest.runs import RunResult
 
@@ -47,13 +48,31 @@ def update_runs_csv(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     """Merge ``df`` into the runs table at ``path`` (rows keyed by config hash, model, split, subset)."""
     path = Path(path)
     if path.exists():
-        old = pd.read_csv(path)
+        old = read_runs_csv(path)
         df = pd.concat([old, df], ignore_index=True).drop_duplicates(
             ["config_hash", "model", "split", "subset"], keep="last"
         )
     df = df.sort_values(["method", "label_ratio", "model", "seed", "split", "subset"]).reset_index(drop=True)
     atomic_write_csv(path, df)
     return df
+
+
+def read_runs_csv(path: str | Path) -> pd.DataFrame:
+    """runs.csv as written (config hashes stay strings: an all-digit hash must not become a number)."""
+    return pd.read_csv(path, dtype={"config_hash": str})
+
+
+def rows_of(df: pd.DataFrame, cfgs: Iterable[Config]) -> pd.DataFrame:
+    """The rows of ``df`` that belong to ``cfgs`` (by config hash), in config order.
+
+    A notebook's table is a function of these rows only, so it can be recomputed from runs.csv
+    later even after other notebooks added their runs to it.
+    """
+    order = {h: i for i, h in enumerate(dict.fromkeys(c.hash() for c in cfgs))}
+    part = df[df["config_hash"].astype(str).isin(order)]
+    return part.sort_values("config_hash", key=lambda col: col.astype(str).map(order), kind="stable").reset_index(
+        drop=True
+    )
 
 
 def summarize_runs(
@@ -138,7 +157,7 @@ def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str
     """Test metrics against the swept config value (read back from each run's saved config)."""
     value_of = {r.summary["config_hash"]: r.flat_config()[key] for r in results}
     part = df[df["model"] == model].assign(**{key: lambda d: d["config_hash"].map(value_of)})
-    summary = summarize_runs(part, by=(key,))
+    summary = summarize_runs(part, by=(key, "model"))
     return summary.sort_values(key).reset_index(drop=True)
 
 

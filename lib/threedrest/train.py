@@ -26,13 +26,14 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from threedrest import augment
-from threedrest.config import Config
+from threedrest import augment, distributed
+from threedrest.config import Config, ConfigError
 from threedrest.ema import copy_student, make_teacher, phase, update_teacher
 from threedrest.evaluate import Evaluation, evaluate
 from threedrest.losses import referring_loss
 from threedrest.methods import Method, UnsupTerms, build_method
 from threedrest.metrics import point_iou_from_superpoints
+from threedrest.model import ModelOutput
 from threedrest.sampler import BatchStream
 from threedrest.tscs import PromotedPool, consistency
 from threedrest.workspace import Workspace
@@ -49,7 +50,8 @@ class TrainState:
     scheduler: Any
     lb_stream: BatchStream
     ulb_stream: BatchStream | None
-    aug_generator: torch.Generator
+    aug_generator: torch.Generator  # views of unlabelled batches
+    lb_aug_generator: torch.Generator  # augmentation of labelled batches (its own stream)
     pool: PromotedPool
     best: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> {"miou", "step", "state"}
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -59,14 +61,18 @@ class TrainState:
 def seeds_for(cfg: Config) -> dict[str, int]:
     """Independent seeds per random stream, so one stream never shifts another."""
     base = cfg.seed * 1_000
-    return {"model": base + 11, "lb": base + 23, "ulb": base + 37, "aug": base + 51}
+    return {"model": base + 11, "lb": base + 23, "ulb": base + 37, "aug": base + 51, "lb_aug": base + 67}
 
 
 def init_state(cfg: Config, ws: Workspace) -> TrainState:
     seeds = seeds_for(cfg)
+    if cfg.train.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("config key 'device' is 'cuda', but torch sees no CUDA device; use device=cpu")
     torch.manual_seed(seeds["model"])
     student = ws.build_model().to(cfg.train.device)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    optimizer = torch.optim.AdamW(
+        student.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, fused=True
+    )
     milestones = sorted({max(1, int(f * cfg.train.steps)) for f in cfg.train.lr_milestones})
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=cfg.train.lr_gamma)
     method = build_method(cfg.ssl)
@@ -82,6 +88,7 @@ def init_state(cfg: Config, ws: Workspace) -> TrainState:
         lb_stream=BatchStream(ws.lb_positions, cfg.train.batch_size, seeds["lb"]),
         ulb_stream=ulb_stream,
         aug_generator=torch.Generator().manual_seed(seeds["aug"]),
+        lb_aug_generator=torch.Generator().manual_seed(seeds["lb_aug"]),
         pool=PromotedPool(),
     )
 
@@ -99,6 +106,18 @@ def labelled_batch(ws: Workspace, state: TrainState, positions: list[int], devic
     return batch.to(device)
 
 
+def forward(cfg: Config, model: torch.nn.Module, batch: Any) -> ModelOutput:
+    """The model on a batch; under bf16 autocast when ``amp`` on cuda, outputs back in float32 for the losses."""
+    if not (cfg.train.amp and cfg.train.device == "cuda"):
+        return model(batch)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = model(batch)
+    as_float = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in vars(out).items()}
+    for key in ("sp_logits", "scores", "attn"):
+        as_float[key] = [t.float() for t in as_float[key]]
+    return ModelOutput(**as_float)
+
+
 def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> tuple[torch.Tensor, dict[str, float]]:
     """Teacher pseudo-labels on the weak view, student on the strong view, method-specific weights."""
     device = cfg.train.device
@@ -106,27 +125,35 @@ def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> 
     batch = ws.collate([ws.train[p] for p in positions]).to(device)
     view_w = augment.weak(batch, state.aug_generator)
     view_s = augment.strong(batch, state.aug_generator) if cfg.ssl.strong_aug else view_w
+    n = len(batch)  # global batch; the *_l names below are this rank's rows (all rows with one process)
+    # distributed: the model sees this rank's rows; the loss is built on global per-sample vectors
+    batch_l, view_w, view_s = (distributed.local_batch(b) for b in (batch, view_w, view_s))
     with torch.no_grad():
-        t_out = state.teacher(view_w)
+        t_out = forward(cfg, state.teacher, view_w)
     t_probs = torch.sigmoid(t_out.sp_logits[-1])
-    t_hard = (t_probs >= 0.5) & batch.sp_mask
-    pseudo = t_hard.float() if cfg.ssl.pseudo_label == "hard" else t_probs * batch.sp_mask
-    mentioned = batch.sample_target == 0.5
+    t_hard = (t_probs >= 0.5) & batch_l.sp_mask
+    pseudo = t_hard.float() if cfg.ssl.pseudo_label == "hard" else t_probs * batch_l.sp_mask
+    mentioned = batch_l.sample_target == 0.5
     sample_target = torch.where(t_hard, 1.0, torch.where(mentioned, 0.5, 0.0))
 
-    s_out = state.student(view_s)
+    s_out = forward(cfg, state.student, view_s)
     terms = referring_loss(
         s_out.sp_logits, s_out.scores, s_out.sample_logits, pseudo, sample_target, view_s.sp_mask, cfg.model
     )
     s_hard = (torch.sigmoid(s_out.sp_logits[-1].detach()) >= 0.5) & view_s.sp_mask
-    sizes = batch.sp_sizes if cfg.ssl.pseudo_level == "point" else None
-    correl = consistency(s_hard, t_hard, batch.sp_mask, sizes)
+    sizes = batch_l.sp_sizes if cfg.ssl.pseudo_level == "point" else None
+    correl = distributed.gather_rows(consistency(s_hard, t_hard, batch_l.sp_mask, sizes), n)
     attn_mse = None
     if cfg.ssl.rt_attn_weight > 0:
         pairs = zip(s_out.attn, t_out.attn, strict=True)
-        attn_mse = torch.stack([(a - b).pow(2).flatten(1).mean(1) for a, b in pairs]).mean(0)
-    decision = method.decide(UnsupTerms(terms["total"], correl, t_out.scores[-1].detach(), attn_mse))
+        attn_mse = distributed.global_rows(
+            torch.stack([(a - b).pow(2).flatten(1).mean(1) for a, b in pairs]).mean(0), n
+        )
+    confidence = distributed.gather_rows(t_out.scores[-1].detach(), n)
+    per_sample = distributed.global_rows(terms["total"], n)
+    decision = method.decide(UnsupTerms(per_sample, correl, confidence, attn_mse))
 
+    t_hard = distributed.gather_rows(t_hard, n)  # global from here on: identical TSCS pool on every rank
     true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
     new = state.pool.promote(
         state.step, torch.tensor(positions), t_hard, correl, decision.promote, true_iou, sp_mask=batch.sp_mask
@@ -152,20 +179,26 @@ def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) ->
         copy_student(state.teacher, state.student)
     state.student.train()
     batch = labelled_batch(ws, state, state.lb_stream.next(), cfg.train.device)
-    out = state.student(batch)
+    if cfg.train.lb_augment:  # few labels overfit fast: the labelled batch gets a strong view too
+        batch = augment.strong(batch, state.lb_aug_generator)
+    n, batch = len(batch), distributed.local_batch(batch)  # distributed: this rank's rows
+    out = forward(cfg, state.student, batch)
     sup = referring_loss(
         out.sp_logits, out.scores, out.sample_logits, batch.sp_target, batch.sample_target, batch.sp_mask, cfg.model
     )
-    loss = sup["total"].mean()
+    loss = distributed.global_rows(sup["total"], n).mean()
     logs: dict[str, Any] = {"step": state.step, "phase": step_phase, "sup": loss.item()}
     if step_phase != "burn_in":
         unsup_loss, unsup_logs = semi_step(cfg, ws, state, method)
         loss = loss + unsup_loss
         logs.update(unsup_logs)
     if not torch.isfinite(loss):
-        raise FloatingPointError(f"non-finite loss {loss.item()} at step {state.step} ({logs})")
+        raise FloatingPointError(
+            f"non-finite loss {loss.item()} at step {state.step}{_non_finite_inputs(batch)} ({logs})"
+        )
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    distributed.all_reduce_grads(state.student.parameters())  # sum of partials = gradient of the global loss
     if cfg.train.grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(state.student.parameters(), cfg.train.grad_clip)
     state.optimizer.step()
@@ -177,6 +210,18 @@ def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) ->
     )
     state.step += 1
     return logs
+
+
+def _non_finite_inputs(batch: Any) -> str:
+    """Where a non-finite loss comes from, when it is the inputs: field and description uids."""
+    found = []
+    for name, value in vars(batch).items():
+        if torch.is_tensor(value) and value.is_floating_point() and value.dim() > 0:
+            bad = ~torch.isfinite(value.reshape(len(batch), -1)).all(1)
+            if bad.any():
+                uids = [batch.uids[i] for i in bad.nonzero().flatten().tolist()]
+                found.append(f"{name} of {uids}")
+    return f": non-finite inputs in {'; '.join(found)} (a corrupted feature cache?)" if found else ""
 
 
 def models_of(state: TrainState) -> dict[str, torch.nn.Module]:
@@ -204,26 +249,35 @@ def fit(
     progress: bool = True,
     state: TrainState | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
+    checkpoint_every: int = 0,
 ) -> TrainState:
-    """Train to ``cfg.train.steps``; returns the final state with the best weights per model kept."""
+    """Train to ``cfg.train.steps``; returns the final state with the best weights per model kept.
+
+    ``on_checkpoint`` runs after each evaluation and, with ``checkpoint_every`` > 0, every that many
+    steps (not a config field: how often a run is saved never changes its numbers or its hash).
+    """
     if cfg.train.num_threads > 0:
         torch.set_num_threads(cfg.train.num_threads)
     method = build_method(cfg.ssl)
     state = state or init_state(cfg, ws)
+    progress = progress and distributed.is_main()
     bar = tqdm(total=cfg.train.steps, initial=state.step, disable=not progress, desc=f"{cfg.ssl.method} s{cfg.seed}")
     start = time.perf_counter()
-    while state.step < cfg.train.steps:
-        logs = train_step(cfg, ws, state, method)
-        evaluated = state.step % cfg.train.eval_every == 0 or state.step == cfg.train.steps
-        if evaluated:
-            logs.update(validate(cfg, ws, state))
-        logs["seconds"] = time.perf_counter() - start
-        state.history.append(logs)
-        if evaluated and on_checkpoint is not None:
-            on_checkpoint(state)
-        bar.set_postfix(loss=f"{logs['loss']:.3f}", phase=logs["phase"], refresh=False)
-        bar.update(1)
-    bar.close()
+    try:  # close the bar on an error too, so the error message starts its own line
+        while state.step < cfg.train.steps:
+            logs = train_step(cfg, ws, state, method)
+            evaluated = state.step % cfg.train.eval_every == 0 or state.step == cfg.train.steps
+            if evaluated:
+                logs.update(validate(cfg, ws, state))
+            logs["seconds"] = time.perf_counter() - start
+            state.history.append(logs)
+            periodic = checkpoint_every > 0 and state.step % checkpoint_every == 0
+            if (evaluated or periodic) and on_checkpoint is not None:
+                on_checkpoint(state)
+            bar.set_postfix(loss=f"{logs['loss']:.3f}", phase=logs["phase"], refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
     return state
 
 

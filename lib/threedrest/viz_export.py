@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -63,26 +64,36 @@ def copy_bundle(out_dir: str | Path) -> Path:
     return dst
 
 
+def shared_bundle_dir(page: Path) -> Path:
+    """Where a page's script lives: the outermost ``views`` folder above it (results/views), so
+    every page under results/ shares one copy; else the page's own folder."""
+    folders = [f for f in (page.parent, *page.parent.parents) if f.name == "views"]
+    return folders[-1] if folders else page.parent
+
+
 def _script_safe(text: str) -> str:
     """JSON inside <script> must not close the tag early."""
     return text.replace("</", "<\\/")
 
 
 def export_html(view: widgets.Widget, path: str | Path, title: str = "3D view", caption_html: str = "") -> Path:
-    """Write ``view`` (and the jslinks of a SceneView) as a page that loads ./threedrest-viz.js."""
+    """Write ``view`` (and the jslinks of a SceneView) as a page loading the shared script
+    (``shared_bundle_dir``: one copy for every page under a ``views`` folder)."""
     path = Path(path)
+    bundle_dir = shared_bundle_dir(path.resolve())
+    path = path.resolve()
     extra = list(view.links) if isinstance(view, SceneView) else []
     # drop_defaults=False: with defaults dropped (e.g. an unticked Checkbox's value), Chromium showed
     # layers whose jslinked checkbox was unticked on first render; full state costs a few kB
     data = embed_data(views=[view], state=dependency_state([view, *extra], drop_defaults=False))
     page = PAGE.format(
         title=html.escape(title),
-        bundle=BUNDLE_NAME,
+        bundle=os.path.relpath(bundle_dir / BUNDLE_NAME, path.parent).replace(os.sep, "/"),
         caption=caption_html,
         state=_script_safe(json.dumps(data["manager_state"])),
         views="\n".join(VIEW.format(_script_safe(json.dumps(spec))) for spec in data["view_specs"]),
     )
-    copy_bundle(path.parent)
+    copy_bundle(bundle_dir)
     return atomic_write_text(path, page)
 
 

@@ -1,0 +1,104 @@
+"""Glue between finished runs and the 3D views, so notebooks stay free of ``def`` and ``lambda``.
+
+The views colour layers by name (``viz.LAYER_COLOURS``): "supervised", "3DResT student",
+"3DResT teacher". These helpers read a run's saved predictions under those names, line up the
+descriptions every layer predicted, pick descriptions worth showing, and write offline pages and
+PNG renders registered in the results index.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from threedrest import report
+from threedrest.data.store import DatasetIndex
+from threedrest.predictions import Predictions, load_predictions
+from threedrest.runs import RunResult
+from threedrest.viz import Case, load_case
+from threedrest.viz_export import export_case
+from threedrest.viz_render import case_slug, render_case
+
+
+def layer_name(method: str, model: str) -> str:
+    """The view's name for a run's model: "supervised", "3DResT student", "mean_teacher teacher", ..."""
+    if method == "supervised":
+        return "supervised" if model == "student" else f"supervised {model}"
+    return f"3DResT {model}" if method == "3drest" else f"{method} {model}"
+
+
+def run_predictions(
+    results: Iterable[RunResult], split: str = "test", models: Sequence[str] = ("student", "teacher")
+) -> dict[str, Predictions]:
+    """Every saved prediction file of ``results`` on ``split``, keyed by layer name (runs in order).
+
+    A supervised run has no teacher; its missing file is skipped, any other missing file raises.
+    """
+    out: dict[str, Predictions] = {}
+    for result in results:
+        for model in models:
+            path = Path(result.run_dir) / f"predictions_{split}_{model}.npz"
+            if model != "student" and not path.exists():
+                continue
+            out[layer_name(result.summary["method"], model)] = load_predictions(path)
+    if not out:
+        raise ValueError(f"run_predictions: no runs given for split {split!r}")
+    return out
+
+
+def aligned_ious(predictions: Mapping[str, Predictions]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The uids every layer predicted (first layer's order) and each layer's IoU on them."""
+    lookups = {name: p.index() for name, p in predictions.items()}
+    first = next(iter(predictions.values()))
+    uids = [str(u) for u in first.uid if all(str(u) in ix for ix in lookups.values())]
+    ious = {name: p.iou[[lookups[name][u] for u in uids]].astype(float) for name, p in predictions.items()}
+    return uids, ious
+
+
+def most_different(
+    predictions: Mapping[str, Predictions], a: str = "supervised", b: str = "3DResT student", k: int = 1
+) -> list[str]:
+    """The ``k`` uids where layers ``a`` and ``b`` disagree most in IoU (ties: first in order)."""
+    missing = {a, b} - set(predictions)
+    if missing:
+        raise ValueError(f"most_different: no layer(s) {sorted(missing)}; have {list(predictions)}")
+    uids, ious = aligned_ious(predictions)
+    order = np.argsort(-np.abs(ious[b] - ious[a]), kind="stable")
+    return [uids[i] for i in order[:k]]
+
+
+def case_loader(index: DatasetIndex, predictions: Mapping[str, Predictions]) -> Callable[[str], Case]:
+    """``uid -> Case`` for ``viz_render.write_gallery``."""
+    return functools.partial(load_case, index, predictions)
+
+
+def case_caption(case: Case) -> str:
+    ious = ", ".join(f"{name} IoU {iou:.2f}" for name, iou in case.ious.items())
+    return f'"{case.sentence}" ({"unique" if case.unique else "multiple"}){": " + ious if ious else ""}'
+
+
+def export_cases(
+    index: DatasetIndex,
+    predictions: Mapping[str, Predictions],
+    uids: Iterable[str],
+    out_dir: str | Path,
+    results_dir: str | Path | None = None,
+    prefix: str = "",
+) -> list[Path]:
+    """Per uid: ``<prefix><slug>.html`` (offline 3D page) and ``.png`` in ``out_dir``; registered in the
+    index of ``results_dir`` when given. Returns the PNG paths (to display)."""
+    out_dir = Path(out_dir)
+    pngs = []
+    for uid in uids:
+        case = load_case(index, predictions, uid)
+        slug = prefix + case_slug(uid)
+        page = export_case(case, out_dir / f"{slug}.html")
+        png = render_case(case, out_dir / f"{slug}.png")
+        if results_dir is not None:
+            report.register(results_dir, page, f"offline 3D view: {case_caption(case)}")
+            report.register(results_dir, png, f"render (top: from above; bottom: perspective): {case_caption(case)}")
+        pngs.append(png)
+    return pngs

@@ -1,0 +1,241 @@
+"""The teaching notebooks: committed clean, thin and parameterised, and runnable end to end.
+
+The module fixture runs ``threedrest.reproduce`` (papermill, every notebook in order) once with
+the smoke profile into a temporary folder; later notebooks reuse the runs of earlier ones by
+config hash. Every table it writes is then recomputed from ``tables/runs.csv`` with the same
+library functions, so a number typed into a notebook would fail here.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill
+import pytest
+from threedrest import baselines, experiments, reproduce, tables
+from threedrest.config import Config, get_profile
+from threedrest.data import stats
+from threedrest.features import load_dataset_index
+from threedrest.paths import project_root
+from threedrest.runs import load_run, run_dir_for
+
+ROOT = project_root()
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = ["00_tour", "01_data_prep", "02_burn_in", "03_semi_supervised", "04_ablations", "05_visualize"]
+COMMON = ["profile", "seeds", "out_dir", "runs_root", "device", "dataset", "data_root", "workers", "force"]
+# One line of a parameters cell: ``name: type = literal  # comment``
+PARAM_LINE = re.compile(r"^[a-z_][a-z0-9_]*: (int|float|str|bool) = \S.*?  # \S.*$")
+# Tiny sweeps: the smoke profile trains a run in about a second.
+SMOKE = {
+    "workers": "1",
+    "ratios": "0.1,1.0",
+    "tscs_thresholds": "0.9",
+    "lambda_us": "1.0",
+    "ema_momenta": "0.99",
+    "burn_ins": "6",
+    "gallery_k": "1",
+    "n_pages": "1",
+    "n_recompute": "2",
+}
+MAIN_RATIO = get_profile("smoke").data.label_ratio  # reproduce passes the profile's main ratio
+COMMON_CFG = {"device": "cpu", "dataset": "embedded", "data_root": ""}  # the notebooks' defaults
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    return tagged[0]
+
+
+def test_every_numbered_notebook_is_there() -> None:
+    assert [p.stem for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path: Path) -> None:
+    for i, cell in enumerate(_read(path).cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {i} has outputs (clear them before committing)"
+            assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_layout_teaching_markdown_then_one_flat_parameters_cell(path: Path) -> None:
+    nb = _read(path)
+    assert nb.cells[0].cell_type == "markdown" and len(nb.cells[0].source) > 300, "opens with a teaching cell"
+    params = _parameters_cell(nb)
+    assert nb.cells[1] is params, "the parameters cell comes right after the opening markdown"
+    assert params.cell_type == "code"
+    lines = params.source.splitlines()
+    bad = [line for line in lines if not PARAM_LINE.match(line)]
+    assert not bad, f"{path.name}: not 'name: type = literal  # comment': {bad}"
+    for stmt, line in zip(ast.parse(params.source).body, lines, strict=True):
+        assert isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name), line
+        value = stmt.value
+        assert isinstance(value, ast.Constant) or (
+            isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant)
+        ), f"{path.name}: not a literal: {line}"
+        assert type(ast.literal_eval(value)).__name__ == stmt.annotation.id, f"{path.name}: type mismatch: {line}"
+    names = [stmt.target.id for stmt in ast.parse(params.source).body]
+    assert names[: len(COMMON)] == COMMON, "the common block comes first, in the same order everywhere"
+    # papermill --help-notebook documents every parameter (its parser skips lines it cannot read)
+    assert list(papermill.inspect_notebook(str(path))) == names
+    assert len(_code_cells(nb)) <= 9, "a notebook is thin: about 8 code cells"
+
+
+def test_common_parameter_block_is_identical() -> None:
+    blocks = {p.stem: _parameters_cell(_read(p)).source.splitlines()[: len(COMMON)] for p in NOTEBOOKS}
+    first = blocks[EXPECTED[0]]
+    assert all(block == first for block in blocks.values()), "copy the common block verbatim"
+
+
+def _float_literals(tree: ast.AST) -> list[float]:
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and type(n.value) is float]
+
+
+def test_float_literal_detector_catches_a_typed_result() -> None:
+    assert _float_literals(ast.parse('print("3DResT gains", 8.34, f"{x:.1%}")')) == [8.34]
+    assert _float_literals(ast.parse('fig = plot(x, figsize=(7, 4), title=f"{y:.2f}")')) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_thin_cells_no_definitions_no_typed_numbers(path: Path) -> None:
+    """No def/class/lambda (helpers live in the library) and no float literal outside the parameters.
+
+    Every number shown comes from a run or a library call and every setting from the parameters
+    cell, so a float literal in another code cell is either a typed result or a hidden setting.
+    Integers stay allowed (indices, ``100 *`` for percent, rounding digits).
+    """
+    nb = _read(path)
+    params = _parameters_cell(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell is params:
+            continue
+        tree = ast.parse(cell.source)
+        defs = [type(n).__name__ for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)]
+        assert not defs, f"{path.name} cell {i}: {defs}; add a helper to lib/threedrest instead"
+        assert not _float_literals(tree), f"{path.name} cell {i}: float literal(s) {_float_literals(tree)}"
+
+
+def test_reproduce_converts_cli_parameters_to_each_notebooks_types() -> None:
+    tour = ROOT / "notebooks" / "00_tour.ipynb"
+    got = reproduce.notebook_parameters(tour, {"workers": "1", "force": "True", "label_ratio": "0.05", "ratios": "1"})
+    assert got == {"workers": 1, "force": True, "label_ratio": 0.05}  # 00 takes no "ratios"
+    with pytest.raises(ValueError, match="workers"):
+        reproduce.notebook_parameters(tour, {"workers": "two"})
+
+
+def test_reproduce_rejects_a_parameter_no_notebook_takes(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="lamda_us"):
+        reproduce.reproduce(profile="smoke", seeds="0", out=str(tmp_path), only=["04"], extra={"lamda_us": "1.0"})
+    assert not (tmp_path / "notebooks").exists(), "nothing ran"
+
+
+# ---------------------------------------------------------------------------------------------- executed
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("results")
+    start = time.perf_counter()
+    timings = reproduce.reproduce(profile="smoke", seeds="0", out=str(out), extra=dict(SMOKE))
+    return {"out": out, "timings": timings, "seconds": time.perf_counter() - start}
+
+
+@pytest.mark.slow
+def test_reproduce_runs_every_notebook_into_out_dir(executed: dict) -> None:
+    out, timings = executed["out"], executed["timings"]
+    assert timings["notebook"].tolist() == [*EXPECTED, "total"]
+    print("\n" + timings.to_string(index=False))
+    for stem in EXPECTED:
+        assert (out / "notebooks" / f"{stem}.ipynb").exists()
+    # runs follow out_dir (runs_root defaults to <out_dir>/runs), never the repository's results/runs
+    main = experiments.configs("smoke", [0], experiments.main_grid(MAIN_RATIO), **COMMON_CFG)
+    assert all((run_dir_for(c, out / "runs") / "summary.json").exists() for c in main)
+
+
+@pytest.mark.slow
+def test_readme_lists_every_registered_artifact(executed: dict) -> None:
+    out = executed["out"]
+    index = json.loads((out / "index.json").read_text())
+    readme = (out / "README.md").read_text()
+    for rel in index:
+        assert (out / rel).exists(), f"registered but missing: {rel}"
+        assert f"[`{rel}`]({rel})" in readme, f"README misses {rel}"
+    expected = ["tables/main.md", "tables/supervised.csv", "tables/ablation_tscs_qdw.md", "tables/dataset_stats.md",
+                "tables/features.md", "figures/dataset_stats.png", "figures/qdw_weight_vs_quality.png",
+                "views/gallery/gallery.html", "timings.csv", "notebooks/05_visualize.ipynb"]  # fmt: skip
+    for rel in expected:
+        assert rel in index, f"{rel} not registered"
+    views = [k for k in index if k.startswith("views/") and k.endswith(".html")]
+    assert len(views) >= 3, "tour pages, the gallery and exported cases"
+
+
+def _assert_same_table(written: Path, recomputed: pd.DataFrame) -> None:
+    expected = pd.read_csv(io.StringIO(recomputed.to_csv(index=False)))
+    pd.testing.assert_frame_equal(pd.read_csv(written), expected, check_exact=True)
+
+
+@pytest.mark.slow
+def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
+    """Recompute every run table from runs.csv with the grids and functions the notebooks call."""
+    out = executed["out"]
+    runs = tables.read_runs_csv(out / "tables" / "runs.csv")
+    common = COMMON_CFG
+    ratios = sorted(set(experiments.parse_list(SMOKE["ratios"], float)) | {MAIN_RATIO})
+
+    def rows(grid: list[dict]) -> tuple[list[Config], pd.DataFrame]:
+        cfgs = experiments.configs("smoke", [0], grid, **common)
+        part = tables.rows_of(runs, cfgs)
+        assert part["config_hash"].nunique() == len(set(cfgs)), "every run of the grid is in runs.csv"
+        return cfgs, part
+
+    _, sup = rows(experiments.ratio_grid(ratios, ["supervised"]))
+    _assert_same_table(out / "tables" / "supervised.csv", tables.results_table(sup))
+    _, main = rows(experiments.main_grid(MAIN_RATIO))
+    _assert_same_table(out / "tables" / "main.csv", tables.results_table(main))
+    _, ablation = rows(experiments.ablation_grid(MAIN_RATIO))
+    _assert_same_table(out / "tables" / "ablation_tscs_qdw.csv", tables.ablation_table(ablation))
+    sweeps = {"tscs_threshold": ("tscs_thresholds", float), "lambda_u": ("lambda_us", float),
+              "ema_momentum": ("ema_momenta", float), "burn_in_steps": ("burn_ins", int)}  # fmt: skip
+    for key, (param, kind) in sweeps.items():
+        cfgs, part = rows(experiments.sweep_grid(key, experiments.parse_list(SMOKE[param], kind), MAIN_RATIO))
+        done = [load_run(run_dir_for(c, out / "runs")) for c in cfgs]
+        _assert_same_table(out / "tables" / f"sweep_{key}.csv", tables.sweep_table(part, done, key))
+    _, curve = rows(experiments.ratio_grid(experiments.parse_list(SMOKE["ratios"], float)))
+    _assert_same_table(out / "tables" / "ratio_curve.csv", tables.results_table(curve[curve["model"] == "student"]))
+
+    index = load_dataset_index(Config.from_flat("smoke", **common))
+    _assert_same_table(out / "tables" / "dataset_stats.csv", stats.stats_table(index).reset_index())
+    _assert_same_table(out / "tables" / "rule_based.csv", baselines.rule_based_table(index, "test"))
+
+
+@pytest.mark.slow
+def test_visual_artifacts_are_written(executed: dict) -> None:
+    out = executed["out"]
+    gallery = (out / "views" / "gallery" / "gallery.html").read_text()
+    assert gallery.count('<div class="card">') >= 3
+    # every page under results/views shares one copy of the viewer script
+    assert [p.relative_to(out).as_posix() for p in out.rglob("threedrest-viz.js")] == ["views/threedrest-viz.js"]
+    page = next((out / "views" / "gallery" / "views").glob("*.html")).read_text()
+    assert 'src="../../threedrest-viz.js"' in page
+    pngs = list((out / "views").rglob("*.png"))
+    assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    executed_tour = _read(out / "notebooks" / "00_tour.ipynb")
+    text = "".join(o.get("text", "") for c in _code_cells(executed_tour) for o in c.outputs)
+    assert "supervised test mIoU" in text and "3drest test mIoU" in text

@@ -1,0 +1,90 @@
+"""The one training loop: burn-in hand-over, the supervised special case, TSCS bookkeeping."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from threedrest.config import Config
+from threedrest.methods import build_method
+from threedrest.train import init_state, train_step
+from threedrest.workspace import Workspace
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _steps(cfg: Config, n: int):
+    ws = Workspace.for_config(cfg)
+    state = init_state(cfg, ws)
+    method = build_method(cfg.ssl)
+    logs = [train_step(cfg, ws, state, method) for _ in range(n)]
+    return state, logs
+
+
+def test_lambda_zero_without_tscs_is_supervised_training_bit_for_bit() -> None:
+    base = dict(label_ratio=0.2, burn_in_steps=2, steps=8)
+    sup_state, sup_logs = _steps(Config.from_flat("smoke", method="supervised", **base), 8)
+    ssl_state, ssl_logs = _steps(Config.from_flat("smoke", method="3drest", lambda_u=0.0, tscs=False, **base), 8)
+    assert [log["phase"] for log in ssl_logs][:4] == ["burn_in", "burn_in", "handover", "semi"]
+    assert [log["loss"] for log in sup_logs] == [log["loss"] for log in ssl_logs]
+    for (name, a), (_, b) in zip(
+        sup_state.student.state_dict().items(), ssl_state.student.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_handover_copies_the_student_exactly_then_ema_follows() -> None:
+    cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.2, burn_in_steps=3, ema_momentum=0.5)
+    ws = Workspace.for_config(cfg)
+    state = init_state(cfg, ws)
+    method = build_method(cfg.ssl)
+    for _ in range(3):
+        train_step(cfg, ws, state, method)
+    assert state.teacher is None
+    before = {k: v.clone() for k, v in state.student.state_dict().items()}
+    train_step(cfg, ws, state, method)  # hand-over: teacher = student, then one step and one EMA update
+    after = state.student.state_dict()
+    for name, t in state.teacher.state_dict().items():
+        expected = 0.5 * before[name] + 0.5 * after[name] if t.is_floating_point() else after[name]
+        torch.testing.assert_close(t, expected, rtol=0, atol=1e-6, msg=name)
+    assert not any(p.requires_grad for p in state.teacher.parameters())
+
+
+def test_tscs_promotes_into_the_labelled_pool_and_out_of_the_unlabelled_one() -> None:
+    cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.2, burn_in_steps=0, tscs_threshold=0.0)
+    ws = Workspace.for_config(cfg)
+    state = init_state(cfg, ws)
+    method = build_method(cfg.ssl)
+    n_lb, n_ulb = len(state.lb_stream.pool), len(state.ulb_stream.pool)
+    for _ in range(4):
+        train_step(cfg, ws, state, method)
+    promoted = set(state.pool.indices().tolist())
+    assert promoted, "threshold 0 must promote some pseudo-labels"
+    # threshold 0: every pseudo-label with a non-empty teacher mask overlapping the student's is promoted
+    assert len(state.lb_stream.pool) == n_lb + len(promoted)
+    assert len(state.ulb_stream.pool) == n_ulb - len(promoted)
+    assert not promoted & set(state.ulb_stream.pool)
+    assert promoted <= set(state.lb_stream.pool)
+    log = state.pool.log()
+    assert len(log) == len(promoted) and (log["correl"] > 0.0).all()
+
+
+def test_labelled_augmentation_draws_from_its_own_resumable_stream() -> None:
+    cfg = Config.from_flat("smoke", method="supervised", label_ratio=0.2, lb_augment=True)
+    ws = Workspace.for_config(cfg)
+    a, b = init_state(cfg, ws), init_state(cfg, ws)
+    method = build_method(cfg.ssl)
+    train_step(cfg, ws, a, method)
+    train_step(cfg, ws, b, method)
+    assert torch.equal(a.lb_aug_generator.get_state(), b.lb_aug_generator.get_state())
+    assert not torch.equal(a.lb_aug_generator.get_state(), torch.Generator().manual_seed(0).get_state())
+    plain_cfg = Config.from_flat("smoke", method="supervised", label_ratio=0.2, lb_augment=False)
+    plain = init_state(plain_cfg, ws)
+    log_plain = train_step(plain_cfg, ws, plain, method)
+    log_aug = train_step(cfg, ws, init_state(cfg, ws), method)
+    assert log_plain["loss"] != log_aug["loss"]  # the labelled batch really was augmented
