@@ -88,3 +88,13 @@ def test_labelled_augmentation_draws_from_its_own_resumable_stream() -> None:
     log_plain = train_step(plain_cfg, ws, plain, method)
     log_aug = train_step(cfg, ws, init_state(cfg, ws), method)
     assert log_plain["loss"] != log_aug["loss"]  # the labelled batch really was augmented
+
+
+def test_a_hash_that_looks_like_a_float_stays_a_string(tmp_path) -> None:
+    import pandas as pd
+
+    from threedrest.runs import _read_csv
+
+    path = tmp_path / "metrics.csv"
+    pd.DataFrame({"config_hash": ["364e27407585", "0123456789ab"], "miou": [0.1, 0.2]}).to_csv(path, index=False)
+    assert _read_csv(path)["config_hash"].tolist() == ["364e27407585", "0123456789ab"]

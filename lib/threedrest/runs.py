@@ -219,8 +219,9 @@ def run(
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """A run's CSV; config hashes stay strings ("364e27407585" would otherwise parse as a float)."""
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype={"config_hash": str})
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

@@ -58,7 +58,7 @@ def update_runs_csv(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
 
 
 def read_runs_csv(path: str | Path) -> pd.DataFrame:
-    """runs.csv as written (config hashes stay strings: an all-digit hash must not become a number)."""
+    """runs.csv as written (config hashes stay strings: "364e27407585" must not become a float)."""
     return pd.read_csv(path, dtype={"config_hash": str})
 
 
