@@ -67,3 +67,14 @@ def test_supervised_has_no_unlabelled_term_and_labels_name_ablations() -> None:
     assert method_label(SSLConfig(method="3drest", qdw=False)) == "3drest-noQDW"
     assert method_label(SSLConfig(method="3drest", tscs=False, qdw=False)) == "3drest-noTSCS-noQDW"
     assert method_label(SSLConfig(method="refteacher")) == "refteacher"
+
+
+def test_3drest_without_tscs_and_qdw_is_exactly_mean_teacher() -> None:
+    """Why the ablation's first row reuses the Mean Teacher runs."""
+    loss = torch.tensor([0.3, 1.7, 2.2, 0.9])
+    correl = torch.tensor([0.99, 0.1, 0.97, 0.5])
+    terms = UnsupTerms(loss, correl, CONF)
+    mt = build_method(SSLConfig(method="mean_teacher")).decide(terms)
+    off = build_method(SSLConfig(method="3drest", tscs=False, qdw=False)).decide(terms)
+    assert torch.equal(mt.loss, off.loss) and torch.equal(mt.weights, off.weights)
+    assert build_method(SSLConfig(method="mean_teacher")).lambda_u == build_method(SSLConfig(method="3drest")).lambda_u

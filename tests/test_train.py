@@ -92,7 +92,6 @@ def test_labelled_augmentation_draws_from_its_own_resumable_stream() -> None:
 
 def test_a_hash_that_looks_like_a_float_stays_a_string(tmp_path) -> None:
     import pandas as pd
-
     from threedrest.runs import _read_csv
 
     path = tmp_path / "metrics.csv"

@@ -69,7 +69,7 @@ class TrainConfig:
     lr_gamma: float = 0.5
     grad_clip: float = 1.0
     lb_augment: bool = True  # kit choice: strong 3D augmentation of labelled batches (10%: +5 mIoU on val)
-    eval_every: int = 100  # val evaluation period in steps; best checkpoint by val mIoU
+    eval_every: int = 150  # val evaluation period in steps; best checkpoint by val mIoU
     device: str = "cpu"  # "cpu" or "cuda"
     amp: bool = False  # mixed precision on cuda
     num_threads: int = 1  # torch threads on CPU (0: torch default); runs go in parallel instead

@@ -139,7 +139,8 @@ def gain_over(
             "method_std": float(a["miou_std"].iloc[0]), "baseline_std": float(b["miou_std"].iloc[0])}  # fmt: skip
 
 
-ABLATION_ORDER = {"3drest-noTSCS-noQDW": (False, False), "3drest-noQDW": (True, False),
+# method label -> (TSCS, QDW); the loop with neither is Mean Teacher (experiments.ablation_grid)
+ABLATION_ORDER = {"mean_teacher": (False, False), "3drest-noQDW": (True, False),
                   "3drest-noTSCS": (False, True), "3drest": (True, True)}  # fmt: skip
 
 
