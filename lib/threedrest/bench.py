@@ -11,15 +11,16 @@ import argparse
 import resource
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
 
+from threedrest import report
 from threedrest.config import Config, replace
 from threedrest.io import atomic_write_csv, package_versions
 from threedrest.methods import build_method
+from threedrest.paths import resolve
 from threedrest.train import init_state, train_step
 from threedrest.workspace import Workspace
 
@@ -39,6 +40,8 @@ def benchmark(cfg: Config, steps: int = 30, warmup: int = 5) -> pd.DataFrame:
     """Median seconds per step for supervised and 3DResT (semi phase) on the same labelled batches."""
     sup_cfg = replace(cfg, method="supervised")
     ssl_cfg = replace(cfg, method="3drest", burn_in_steps=0, tscs_threshold=1.0)  # no promotions: fixed cost
+    if cfg.train.num_threads > 0:  # the threads training runs with (classroom: 1 per run)
+        torch.set_num_threads(cfg.train.num_threads)
     ws = Workspace.for_config(ssl_cfg)
     sup_state, ssl_state = init_state(sup_cfg, ws), init_state(ssl_cfg, ws)
     times: dict[str, list[float]] = {"supervised": [], "ssl": []}
@@ -76,7 +79,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     cfg = Config.from_flat(args.profile, device=args.device)
     table = benchmark(cfg, steps=args.steps)
-    atomic_write_csv(Path(args.out), table)
+    out = resolve(args.out)
+    atomic_write_csv(out, table)
+    # listed in results/README.md by the next make reproduce
+    report.register(out.parent, out, f"one SSL step against one supervised step, side by side ({args.profile})")
     print(table.to_string(index=False))
     print(f"torch {package_versions().get('torch')} on {args.device}; written to {args.out}")
     return 0
