@@ -97,3 +97,20 @@ def test_a_hash_that_looks_like_a_float_stays_a_string(tmp_path) -> None:
     path = tmp_path / "metrics.csv"
     pd.DataFrame({"config_hash": ["364e27407585", "0123456789ab"], "miou": [0.1, 0.2]}).to_csv(path, index=False)
     assert _read_csv(path)["config_hash"].tolist() == ["364e27407585", "0123456789ab"]
+
+
+def test_tscs_sweep_mode_promotes_only_at_sweeps() -> None:
+    cfg = Config.from_flat(
+        "smoke", method="3drest", label_ratio=0.5, burn_in_steps=40, tscs_mode="sweep", tscs_sweep_every=3,
+        tscs_threshold=0.0, lr=5e-3, batch_size=8, steps=50,
+    )  # fmt: skip
+    ws = Workspace.for_config(cfg)
+    state = init_state(cfg, ws)
+    method = build_method(cfg.ssl)
+    logs = [train_step(cfg, ws, state, method) for _ in range(47)]
+    swept_at = [log["step"] for log in logs if "swept_promotions" in log]
+    assert swept_at == [43, 46]  # every 3 steps after the hand-over (step 40), never at the hand-over itself
+    log = state.pool.log()
+    assert len(log) > 0 and set(log["step"]) <= {43, 46}
+    assert sum(entry["swept_promotions"] for entry in logs if "swept_promotions" in entry) == len(log)
+    assert not set(state.pool.indices().tolist()) & set(state.ulb_stream.pool)

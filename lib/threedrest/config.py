@@ -239,6 +239,8 @@ def _validate(section: Any) -> None:
         if section.steps < 0 or section.lr <= 0:
             raise ConfigError(f"config keys 'steps' >= 0 and 'lr' > 0 required, got {section.steps}, {section.lr}")
     if isinstance(section, SSLConfig):
+        if section.tscs_sweep_every < 1:
+            raise ConfigError(f"config key 'tscs_sweep_every' must be >= 1, got {section.tscs_sweep_every}")
         if section.ulb_ratio < 1:
             raise ConfigError(f"config key 'ulb_ratio' must be >= 1, got {section.ulb_ratio}")
         if not 0.0 <= section.ema_momentum <= 1.0:

@@ -93,7 +93,7 @@ class ThreeDResT(Method):
     uses_teacher = True
 
     def decide(self, terms: UnsupTerms) -> UnsupDecision:
-        if self.ssl.tscs:
+        if self.ssl.tscs and self.ssl.tscs_mode == "online":  # "sweep": train.tscs_sweep promotes instead
             promote = tscs.select(terms.correl, self.ssl.tscs_threshold)
         else:
             promote = torch.zeros_like(terms.correl, dtype=torch.bool)

@@ -35,7 +35,7 @@ from threedrest.methods import Method, UnsupTerms, build_method
 from threedrest.metrics import point_iou_from_superpoints
 from threedrest.model import ModelOutput
 from threedrest.sampler import BatchStream
-from threedrest.tscs import PromotedPool, consistency
+from threedrest.tscs import PromotedPool, consistency, select
 from threedrest.workspace import Workspace
 
 
@@ -155,13 +155,7 @@ def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> 
 
     t_hard = distributed.gather_rows(t_hard, n)  # global from here on: identical TSCS pool on every rank
     true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
-    new = state.pool.promote(
-        state.step, torch.tensor(positions), t_hard, correl, decision.promote, true_iou, sp_mask=batch.sp_mask
-    )
-    promoted = [p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new]
-    if promoted:
-        state.lb_stream.add(promoted)
-        state.ulb_stream.remove(promoted)
+    new = promote(state, positions, t_hard, correl, decision.promote, true_iou, batch.sp_mask)
     columns = (positions, correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist())
     for p, c, t, w, k in zip(*columns, strict=True):
         state.pseudo_log.append(
@@ -172,11 +166,59 @@ def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> 
     return method.lambda_u * decision.loss, logs
 
 
+def promote(
+    state: TrainState,
+    positions: list[int],
+    t_hard: torch.Tensor,
+    correl: torch.Tensor,
+    keep: torch.Tensor,
+    true_iou: torch.Tensor,
+    sp_mask: torch.Tensor,
+) -> torch.Tensor:
+    """TSCS: kept pseudo-labels join the labelled pool (frozen masks) and leave the unlabelled one."""
+    new = state.pool.promote(state.step, torch.tensor(positions), t_hard, correl, keep, true_iou, sp_mask=sp_mask)
+    promoted = [p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new]
+    if promoted:
+        state.lb_stream.add(promoted)
+        state.ulb_stream.remove(promoted)
+    return new
+
+
+@torch.no_grad()
+def tscs_sweep(cfg: Config, ws: Workspace, state: TrainState, batch_size: int = 64) -> int:
+    """TSCS's periodic alternative to online promotion: score every sample left in the unlabelled
+    pool (teacher and student on the unaugmented scene) and promote those with correl > s at once.
+    Every rank runs the same sweep on identical weights, so the pools stay identical."""
+    positions = list(state.ulb_stream.pool)
+    promoted = 0
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start : start + batch_size]
+        batch = ws.collate([ws.train[p] for p in chunk]).to(cfg.train.device)
+        t_hard = (torch.sigmoid(forward(cfg, state.teacher, batch).sp_logits[-1]) >= 0.5) & batch.sp_mask
+        s_hard = (torch.sigmoid(forward(cfg, state.student, batch).sp_logits[-1]) >= 0.5) & batch.sp_mask
+        sizes = batch.sp_sizes if cfg.ssl.pseudo_level == "point" else None
+        correl = consistency(s_hard, t_hard, batch.sp_mask, sizes)
+        true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
+        keep = select(correl, cfg.ssl.tscs_threshold)
+        promoted += int(promote(state, chunk, t_hard, correl, keep, true_iou, batch.sp_mask).sum())
+    return promoted
+
+
 def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> dict[str, Any]:
     step_phase = phase(state.step, cfg.ssl.burn_in_steps) if state.ulb_stream is not None else "burn_in"
     if step_phase == "handover":
         state.teacher = make_teacher(state.student)
         copy_student(state.teacher, state.student)
+    swept = None
+    since_handover = state.step - cfg.ssl.burn_in_steps
+    if (
+        step_phase == "semi"
+        and cfg.ssl.method == "3drest"
+        and cfg.ssl.tscs
+        and cfg.ssl.tscs_mode == "sweep"
+        and since_handover % cfg.ssl.tscs_sweep_every == 0
+    ):
+        swept = tscs_sweep(cfg, ws, state)
     state.student.train()
     batch = labelled_batch(ws, state, state.lb_stream.next(), cfg.train.device)
     if cfg.train.lb_augment:  # few labels overfit fast: the labelled batch gets a strong view too
@@ -188,7 +230,9 @@ def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) ->
     )
     loss = distributed.global_rows(sup["total"], n).mean()
     logs: dict[str, Any] = {"step": state.step, "phase": step_phase, "sup": loss.item()}
-    if step_phase != "burn_in":
+    if swept is not None:
+        logs["swept_promotions"] = swept
+    if step_phase != "burn_in" and state.ulb_stream.pool:  # TSCS may promote the whole pool
         unsup_loss, unsup_logs = semi_step(cfg, ws, state, method)
         loss = loss + unsup_loss
         logs.update(unsup_logs)
