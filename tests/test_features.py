@@ -113,3 +113,28 @@ def test_cli_and_cached_vs_recompute(index, monkeypatch, capsys):
     assert timing["ratio"] > 1.0 and timing["n_descriptions"] == len(index.split("val"))
     with pytest.raises(SystemExit):
         features.main(["--set", "no_such_key=1"])
+
+
+def test_features_do_not_depend_on_the_callers_thread_count(tmp_path) -> None:
+    """A notebook (2 threads) and a training worker (1 thread) must share identical features."""
+    from threedrest.backbone import FEATURE_THREADS, PointBackbone, deterministic
+    from threedrest.features import superpoint_features
+
+    index = load_index(make_dataset(tmp_path))
+    scene = index.load_scene(index.scene_ids()[0])
+    torch.manual_seed(0)
+    backbone = PointBackbone(8).eval()
+    previous = torch.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            results.append(superpoint_features(backbone, scene, k=8)["sp_feats"])
+            assert torch.get_num_threads() == threads  # restored after the deterministic block
+        torch.set_num_threads(1)
+        with deterministic():
+            assert torch.get_num_threads() == FEATURE_THREADS  # whatever the caller runs with
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)
+    np.testing.assert_array_equal(results[0], results[1])

@@ -161,16 +161,22 @@ def _rotate_z(feats: Tensor, angle: Tensor) -> Tensor:
     return out
 
 
+FEATURE_THREADS = 2  # fixed, so the shared backbone and features do not depend on who builds them
+
+
 @contextmanager
 def deterministic() -> Iterator[None]:
-    """Deterministic torch kernels inside: the gather backward of EdgeConv otherwise sums in a
-    thread-dependent order, and the features every run shares would differ between builds."""
-    previous = torch.are_deterministic_algorithms_enabled()
+    """Deterministic torch kernels and a fixed thread count inside: the gather backward of EdgeConv
+    otherwise sums in a thread-dependent order, and reductions split differently with 1 or 2
+    threads, so the features every run shares would differ between a notebook and a worker."""
+    previous, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
     torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(FEATURE_THREADS)
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(previous)
+        torch.set_num_threads(threads)
 
 
 def pretrain_backbone(index: DatasetIndex, cfg: Config, progress: bool = True) -> PointBackbone:
