@@ -290,6 +290,17 @@ def replace(cfg: Config, **overrides: Any) -> Config:
     return Config.from_flat(cfg.profile, **{**flatten(cfg), **overrides})
 
 
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``--set key=value ...`` from the command line into flat keys (typed later by ``from_flat``)."""
+    overrides = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
 def flatten(cfg: Config) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in cfg.to_dict().items():
@@ -310,5 +321,6 @@ __all__ = [
     "flat_keys",
     "flatten",
     "get_profile",
+    "parse_overrides",
     "replace",
 ]

@@ -43,7 +43,7 @@ from threedrest.backbone import (
     evaluate_backbone,
     pretrain_backbone,
 )
-from threedrest.config import Config, ConfigError
+from threedrest.config import Config, parse_overrides
 from threedrest.data.store import CLASSES, DatasetIndex, Scene
 from threedrest.io import atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, stable_hash
 
@@ -267,20 +267,12 @@ def load_dataset_index(cfg: Config) -> DatasetIndex:
 
 
 def main(argv: list[str]) -> int:
-    from threedrest.config import flat_keys
-
     parser = argparse.ArgumentParser(prog="python -m threedrest features", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="classroom")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="flat config overrides")
     parser.add_argument("--no-timing", action="store_true", help="skip the cached-vs-recompute measurement")
     args = parser.parse_args(argv)
-    bad = [item for item in args.set if "=" not in item]
-    if bad:
-        parser.error(f"--set expects KEY=VALUE, got {bad}; keys: {', '.join(sorted(flat_keys()))}")
-    try:
-        cfg = Config.from_flat(args.profile, **dict(item.split("=", 1) for item in args.set))
-    except ConfigError as err:
-        parser.error(str(err))
+    cfg = Config.from_flat(args.profile, **parse_overrides(args.set))  # errors name the key and list valid ones
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
     start = time.perf_counter()

@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 
 from threedrest import distributed
-from threedrest.config import Config, ConfigError, flatten
+from threedrest.config import Config, flatten, parse_overrides
 from threedrest.evaluate import metric_rows
 from threedrest.io import atomic_torch_save, atomic_write_csv, atomic_write_json, package_versions
 from threedrest.methods import method_label
@@ -237,16 +237,6 @@ def load_run(run_dir: str | Path) -> RunResult:
         pseudo_log=_read_csv(run_dir / "pseudo_log.csv"),
         promotions=_read_csv(run_dir / "promotions.csv"),
     )
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, str]:
-    overrides = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ConfigError(f"--set expects key=value, got {pair!r}")
-        key, value = pair.split("=", 1)
-        overrides[key.strip()] = value.strip()
-    return overrides
 
 
 def main(argv: list[str]) -> int:
