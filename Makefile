@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 CONSTRAINTS ?= constraints-cpu.txt
 PROFILE ?= classroom
 SEEDS ?= 0,1,2
+DEVICE ?=
 STAMP := $(VENV)/.installed
 
 .PHONY: install reproduce test lint smoke data browser clean-results
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	touch $@
 
 reproduce: install
-	$(PY) -m threedrest reproduce --profile $(PROFILE) --seeds $(SEEDS)
+	$(PY) -m threedrest reproduce --profile $(PROFILE) --seeds $(SEEDS) $(if $(DEVICE),-p device $(DEVICE))
 
 smoke: install
 	$(PY) -m threedrest reproduce --profile smoke --seeds 0 --out results/smoke
