@@ -39,7 +39,7 @@ def evaluate(model: nn.Module, dataset: Any, collate: Any, device: str = "cpu", 
     for start in range(0, len(dataset), batch_size):
         batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]).to(device)
         out = model(batch)
-        sp_pred = (torch.sigmoid(out.sp_logits[-1]) >= 0.5) & batch.sp_mask
+        sp_pred = out.mask(batch.sp_mask)
         iou = point_iou_from_superpoints(sp_pred, batch.sp_sizes, batch.sp_target_count, batch.n_target, batch.sp_mask)
         counts = batch.sp_mask.sum(1).tolist()
         sp_pred_cpu = sp_pred.cpu().numpy()

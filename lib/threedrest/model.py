@@ -36,6 +36,10 @@ class ModelOutput:
     sampled_idx: Tensor  # (B, K) superpoints kept by sampling
     sampled_mask: Tensor  # (B, K) bool: the kept slot is a real superpoint (False: S_b < K)
 
+    def mask(self, sp_mask: Tensor) -> Tensor:
+        """The final prediction as a superpoint mask (sigmoid >= 0.5, i.e. logit >= 0), no gradient."""
+        return (torch.sigmoid(self.sp_logits[-1].detach()) >= 0.5) & sp_mask
+
 
 def _mlp(c_in: int, c_hidden: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(c_in, c_hidden), nn.ReLU(), nn.Linear(c_hidden, c_out))

@@ -140,7 +140,7 @@ def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> 
     terms = referring_loss(
         s_out.sp_logits, s_out.scores, s_out.sample_logits, pseudo, sample_target, view_s.sp_mask, cfg.model
     )
-    s_hard = (torch.sigmoid(s_out.sp_logits[-1].detach()) >= 0.5) & view_s.sp_mask
+    s_hard = s_out.mask(view_s.sp_mask)
     sizes = batch_l.sp_sizes if cfg.ssl.pseudo_level == "point" else None
     correl = distributed.gather_rows(consistency(s_hard, t_hard, batch_l.sp_mask, sizes), n)
     attn_mse = None
@@ -194,8 +194,8 @@ def tscs_sweep(cfg: Config, ws: Workspace, state: TrainState, batch_size: int = 
     for start in range(0, len(positions), batch_size):
         chunk = positions[start : start + batch_size]
         batch = ws.collate([ws.train[p] for p in chunk]).to(cfg.train.device)
-        t_hard = (torch.sigmoid(forward(cfg, state.teacher, batch).sp_logits[-1]) >= 0.5) & batch.sp_mask
-        s_hard = (torch.sigmoid(forward(cfg, state.student, batch).sp_logits[-1]) >= 0.5) & batch.sp_mask
+        t_hard = forward(cfg, state.teacher, batch).mask(batch.sp_mask)
+        s_hard = forward(cfg, state.student, batch).mask(batch.sp_mask)
         sizes = batch.sp_sizes if cfg.ssl.pseudo_level == "point" else None
         correl = consistency(s_hard, t_hard, batch.sp_mask, sizes)
         true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
