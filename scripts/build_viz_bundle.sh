@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild lib/threedrest/viz_assets/threedrest-viz.js: the ONE JavaScript file that every exported
+# Rebuild lib/threedrest/viz/assets/threedrest-viz.js: the ONE JavaScript file that every exported
 # 3D view loads by relative path, so pages open from disk with no internet (ipywidgets.embed's own
 # output pulls its JavaScript from public CDNs and is blank offline).
 #
@@ -18,7 +18,7 @@ HTML_MANAGER_VERSION=1.0.15   # matches ipywidgets 8.1 (widget state version 2)
 REQUIREJS_VERSION=2.3.8
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
-OUT="$ROOT/lib/threedrest/viz_assets/threedrest-viz.js"
+OUT="$ROOT/lib/threedrest/viz/assets/threedrest-viz.js"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 

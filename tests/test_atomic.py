@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from threedrest import io, tables
+from threedrest import io
 from threedrest.config import Config
-from threedrest.runs import run
+from threedrest.experiments import tables
+from threedrest.experiments.runs import run
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "threedrest"
 
@@ -135,7 +136,7 @@ def _notebook(path: Path, code: str) -> Path:
 
 
 def test_failing_notebook_leaves_the_previous_executed_copy_whole(tmp_path: Path) -> None:
-    from threedrest import reproduce
+    from threedrest.experiments import reproduce
 
     good = _notebook(tmp_path / "nb.ipynb", "print(value)")
     out = tmp_path / "results"

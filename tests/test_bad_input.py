@@ -11,14 +11,14 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from threedrest import experiments
 from threedrest.__main__ import main
-from threedrest.batching import collate
 from threedrest.config import Config, ConfigError
 from threedrest.data import store
 from threedrest.data.store import DataError
-from threedrest.methods import build_method
-from threedrest.runs import run, run_dir_for
+from threedrest.experiments import grids
+from threedrest.experiments.runs import run, run_dir_for
+from threedrest.net.batching import collate
+from threedrest.semi.methods import build_method
 from threedrest.train import init_state, train_step
 from threedrest.workspace import Workspace
 
@@ -84,9 +84,9 @@ def test_invalid_training_numbers(capsys, tmp_path, key, value, message) -> None
      ("device", 0, "config key 'device' expects str, got 0 (int)")],
 )  # fmt: skip
 def test_papermill_parameter_of_the_wrong_type(key, value, message) -> None:
-    """Notebooks hand their (papermill-injected) literals to experiments.configs -> Config.from_flat."""
+    """Notebooks hand their (papermill-injected) literals to grids.configs -> Config.from_flat."""
     with pytest.raises(ConfigError) as err:
-        experiments.configs("smoke", [0], [{"method": "3drest", key: value}])
+        grids.configs("smoke", [0], [{"method": "3drest", key: value}])
     assert message in str(err.value)
 
 

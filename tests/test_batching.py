@@ -97,7 +97,7 @@ def small_config(**overrides) -> Config:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     from threedrest.data.store import load_index
-    from threedrest.features import FeatureCache
+    from threedrest.net.features import FeatureCache
 
     root = make_dataset(tmp_path_factory.mktemp("refer"))
     index = load_index(root)
@@ -106,7 +106,7 @@ def built(tmp_path_factory):
 
 
 def test_targets_match_scene_counts(built):
-    from threedrest.batching import ReferDataset
+    from threedrest.net.batching import ReferDataset
 
     index, cache = built
     uids = [d["uid"] for d in index.split("train")]
@@ -132,7 +132,7 @@ def test_targets_match_scene_counts(built):
 
 
 def test_collate_pads_and_masks(built):
-    from threedrest.batching import ReferDataset, collate
+    from threedrest.net.batching import ReferDataset, collate
 
     index, cache = built
     uids = [d["uid"] for d in index.split("train")]
@@ -154,7 +154,7 @@ def test_collate_pads_and_masks(built):
 
 
 def test_gru_vocabulary_and_ids(built):
-    from threedrest.batching import ReferDataset, collate
+    from threedrest.net.batching import ReferDataset, collate
 
     index, cache = built
     vocab = cache.vocabulary()
@@ -168,7 +168,7 @@ def test_gru_vocabulary_and_ids(built):
 
 
 def test_unknown_uid_is_a_clear_error(built):
-    from threedrest.batching import ReferDataset
+    from threedrest.net.batching import ReferDataset
 
     index, cache = built
     with pytest.raises(ValueError, match="nope"):
@@ -189,7 +189,7 @@ def _toy_batch() -> object:
 
 
 def test_weak_is_identity_and_mild_rotates_by_quarter_turns():
-    from threedrest.augment import weak
+    from threedrest.net.augment import weak
 
     batch = _toy_batch()
     assert weak(batch, torch.Generator().manual_seed(0)) is batch
@@ -202,7 +202,7 @@ def test_weak_is_identity_and_mild_rotates_by_quarter_turns():
 
 
 def test_strong_view_is_consistent_and_deterministic():
-    from threedrest.augment import StrongAug, strong
+    from threedrest.net.augment import StrongAug, strong
 
     batch = _toy_batch()
     a = strong(batch, torch.Generator().manual_seed(5))

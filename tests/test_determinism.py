@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from threedrest.config import Config
-from threedrest.runs import RunResult, run
+from threedrest.experiments.runs import RunResult, run
 
 # a few seconds of smoke training that reaches the semi-supervised phase and promotes samples (TSCS)
 FLAT = dict(method="3drest", label_ratio=0.5, steps=150, eval_every=15, burn_in_steps=60, tscs_threshold=0.2,

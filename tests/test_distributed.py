@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from threedrest import distributed, qdw
+from threedrest import distributed
+from threedrest.semi import qdw
 
 REPO = Path(__file__).resolve().parents[1]
 # batch 9 splits 5 + 4 over two ranks; QDW's "sum" normalisation divides by a batch-level sum of weights

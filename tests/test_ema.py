@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from threedrest.ema import copy_student, make_teacher, phase, update_teacher
+from threedrest.semi.ema import copy_student, make_teacher, phase, update_teacher
 from torch import nn
 
 

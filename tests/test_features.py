@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from test_batching import make_dataset, small_config
-from threedrest import features
-from threedrest.backbone import DenseEdgeConv, knn_table
 from threedrest.data.store import load_index
-from threedrest.features import EXTENT, RGB, SP_FEATURES_VERSION, XYZ, FeatureCache
+from threedrest.net import features
+from threedrest.net.backbone import DenseEdgeConv, knn_table
+from threedrest.net.features import EXTENT, RGB, SP_FEATURES_VERSION, XYZ, FeatureCache
 from torch_geometric.nn import EdgeConv
 
 
@@ -103,13 +103,15 @@ def test_text_features_and_vocabulary(index):
 
 
 def test_cli_and_cached_vs_recompute(index, monkeypatch, capsys):
-    monkeypatch.setattr(features, "load_dataset_index", lambda cfg: index)
+    from threedrest.experiments import bench, prepare
+
+    monkeypatch.setattr(prepare, "load_dataset_index", lambda cfg: index)
     flat = ["backbone_pretrain_steps=4", "backbone_dim=8", "d_model=32", "n_heads=2", "n_sampled=16"]
-    assert features.main(["--profile", "smoke", "--set", *flat]) == 0
+    assert prepare.main(["--profile", "smoke", "--set", *flat]) == 0
     out = capsys.readouterr().out
     assert "sem_acc" in out and "ratio" in out
     cache = FeatureCache(index, small_config(), progress=False)
-    timing = features.time_cached_vs_recompute(cache, [d["uid"] for d in index.split("val")], n_recompute=2)
+    timing = bench.time_cached_vs_recompute(cache, [d["uid"] for d in index.split("val")], n_recompute=2)
     assert timing["ratio"] > 1.0 and timing["n_descriptions"] == len(index.split("val"))
     from threedrest.__main__ import main as cli
 
@@ -118,8 +120,8 @@ def test_cli_and_cached_vs_recompute(index, monkeypatch, capsys):
 
 def test_features_do_not_depend_on_the_callers_thread_count(tmp_path) -> None:
     """A notebook (2 threads) and a training worker (1 thread) must share identical features."""
-    from threedrest.backbone import FEATURE_THREADS, PointBackbone, deterministic
-    from threedrest.features import superpoint_features
+    from threedrest.net.backbone import FEATURE_THREADS, PointBackbone, deterministic
+    from threedrest.net.features import superpoint_features
 
     index = load_index(make_dataset(tmp_path))
     scene = index.load_scene(index.scene_ids()[0])

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 from threedrest.config import ModelConfig
-from threedrest.losses import hard_iou, mask_bce, mask_dice, referring_loss, sampling_focal, score_loss
+from threedrest.net.losses import hard_iou, mask_bce, mask_dice, referring_loss, sampling_focal, score_loss
 
 LN2, LN3, LN43 = math.log(2), math.log(3), math.log(4 / 3)
 # logits 0, ln3, -ln3 -> probabilities 1/2, 3/4, 1/4

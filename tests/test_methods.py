@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from threedrest.config import SSLConfig
-from threedrest.methods import UnsupTerms, build_method, method_label
+from threedrest.semi.methods import UnsupTerms, build_method, method_label
 
 LOSS = torch.tensor([1.0, 2.0, 3.0, 4.0])
 CORREL = torch.tensor([0.96, 0.5, 0.0, 1.0])

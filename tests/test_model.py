@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from threedrest.batching import Batch
 from threedrest.config import Config
-from threedrest.losses import referring_loss
-from threedrest.model import ReferModel, mask2former_allowed
+from threedrest.net.batching import Batch
+from threedrest.net.decoder import ReferModel, mask2former_allowed
+from threedrest.net.losses import referring_loss
 
 C, D, VOCAB = 15, 24, 30  # C >= 12: the last twelve columns are vote, rgb, xyz, extent
 

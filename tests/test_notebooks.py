@@ -1,6 +1,6 @@
 """The teaching notebooks: committed clean, thin and parameterised, and runnable end to end.
 
-The module fixture runs ``threedrest.reproduce`` (papermill, every notebook in order) once with
+The module fixture runs ``threedrest.experiments.reproduce`` (papermill, every notebook in order) once with
 the smoke profile into a temporary folder; later notebooks reuse the runs of earlier ones by
 config hash. Every table it writes is then recomputed from ``tables/runs.csv`` with the same
 library functions, so a number typed into a notebook would fail here.
@@ -19,12 +19,12 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
-from threedrest import baselines, experiments, reproduce, tables
 from threedrest.config import Config, get_profile
 from threedrest.data import stats
-from threedrest.features import load_dataset_index
+from threedrest.experiments import baselines, grids, reproduce, tables
+from threedrest.experiments.runs import load_run, run_dir_for
+from threedrest.net.features import load_dataset_index
 from threedrest.paths import project_root
-from threedrest.runs import load_run, run_dir_for
 
 ROOT = project_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -165,7 +165,7 @@ def test_reproduce_runs_every_notebook_into_out_dir(executed: dict) -> None:
     for stem in EXPECTED:
         assert (out / "notebooks" / f"{stem}.ipynb").exists()
     # runs follow out_dir (runs_root defaults to <out_dir>/runs), never the repository's results/runs
-    main = experiments.configs("smoke", [0], experiments.main_grid(MAIN_RATIO), **COMMON_CFG)
+    main = grids.configs("smoke", [0], grids.main_grid(MAIN_RATIO), **COMMON_CFG)
     assert all((run_dir_for(c, out / "runs") / "summary.json").exists() for c in main)
 
 
@@ -197,27 +197,27 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
     out = executed["out"]
     runs = tables.read_runs_csv(out / "tables" / "runs.csv")
     common = COMMON_CFG
-    ratios = sorted(set(experiments.parse_list(SMOKE["ratios"], float)) | {MAIN_RATIO})
+    ratios = sorted(set(grids.parse_list(SMOKE["ratios"], float)) | {MAIN_RATIO})
 
     def rows(grid: list[dict]) -> tuple[list[Config], pd.DataFrame]:
-        cfgs = experiments.configs("smoke", [0], grid, **common)
+        cfgs = grids.configs("smoke", [0], grid, **common)
         part = tables.rows_of(runs, cfgs)
         assert part["config_hash"].nunique() == len(set(cfgs)), "every run of the grid is in runs.csv"
         return cfgs, part
 
-    _, sup = rows(experiments.ratio_grid(ratios, ["supervised"]))
+    _, sup = rows(grids.ratio_grid(ratios, ["supervised"]))
     _assert_same_table(out / "tables" / "supervised.csv", tables.results_table(sup))
-    _, main = rows(experiments.main_grid(MAIN_RATIO))
+    _, main = rows(grids.main_grid(MAIN_RATIO))
     _assert_same_table(out / "tables" / "main.csv", tables.results_table(main))
-    _, ablation = rows(experiments.ablation_grid(MAIN_RATIO))
+    _, ablation = rows(grids.ablation_grid(MAIN_RATIO))
     _assert_same_table(out / "tables" / "ablation_tscs_qdw.csv", tables.ablation_table(ablation))
     sweeps = {"tscs_threshold": ("tscs_thresholds", float), "lambda_u": ("lambda_us", float),
               "ema_momentum": ("ema_momenta", float), "burn_in_steps": ("burn_ins", int)}  # fmt: skip
     for key, (param, kind) in sweeps.items():
-        cfgs, part = rows(experiments.sweep_grid(key, experiments.parse_list(SMOKE[param], kind), MAIN_RATIO))
+        cfgs, part = rows(grids.sweep_grid(key, grids.parse_list(SMOKE[param], kind), MAIN_RATIO))
         done = [load_run(run_dir_for(c, out / "runs")) for c in cfgs]
         _assert_same_table(out / "tables" / f"sweep_{key}.csv", tables.sweep_table(part, done, key))
-    _, curve = rows(experiments.ratio_grid(experiments.parse_list(SMOKE["ratios"], float)))
+    _, curve = rows(grids.ratio_grid(grids.parse_list(SMOKE["ratios"], float)))
     _assert_same_table(out / "tables" / "ratio_curve.csv", tables.results_table(curve[curve["model"] == "student"]))
 
     index = load_dataset_index(Config.from_flat("smoke", **common))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from threedrest.qdw import weighted_mean, weights
-from threedrest.tscs import consistency
+from threedrest.semi.qdw import weighted_mean, weights
+from threedrest.semi.tscs import consistency
 
 
 def test_weights_and_stats() -> None:

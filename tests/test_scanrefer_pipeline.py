@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from scannet_fixture import write_dataset
 from threedrest.config import Config
-from threedrest.runs import run
+from threedrest.experiments.runs import run
 
 
 def test_training_runs_unchanged_on_converted_scanrefer(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from threedrest import showcase
 from threedrest.predictions import Predictions
-from threedrest.viz import LAYER_COLOURS
+from threedrest.viz import showcase
+from threedrest.viz.widgets import LAYER_COLOURS
 
 
 def _preds(uids: list[str], ious: list[float]) -> Predictions:

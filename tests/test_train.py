@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from threedrest.config import Config
-from threedrest.methods import build_method
+from threedrest.semi.methods import build_method
 from threedrest.train import init_state, train_step
 from threedrest.workspace import Workspace
 
@@ -92,7 +92,7 @@ def test_labelled_augmentation_draws_from_its_own_resumable_stream() -> None:
 
 def test_a_hash_that_looks_like_a_float_stays_a_string(tmp_path) -> None:
     import pandas as pd
-    from threedrest.runs import _read_csv
+    from threedrest.experiments.runs import _read_csv
 
     path = tmp_path / "metrics.csv"
     pd.DataFrame({"config_hash": ["364e27407585", "0123456789ab"], "miou": [0.1, 0.2]}).to_csv(path, index=False)

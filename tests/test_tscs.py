@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from threedrest.tscs import PromotedPool, consistency, select
+from threedrest.semi.tscs import PromotedPool, consistency, select
 
 
 def _b(rows: list[list[int]]) -> torch.Tensor:

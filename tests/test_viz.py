@@ -1,4 +1,4 @@
-"""Fast checks of threedrest.viz / viz_export / viz_render on synthetic boxes (no browser)."""
+"""Fast checks of threedrest.viz.widgets / viz_export / viz_render on synthetic boxes (no browser)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 
 import numpy as np
 import pytest
-from threedrest import viz, viz_export, viz_render
 from threedrest.data.store import Scene
 from threedrest.predictions import Predictions
+from threedrest.viz import export, render, widgets
 
 
 def boxes_scene(n_per_box: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -25,21 +25,21 @@ def boxes_scene(n_per_box: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.nd
 
 def boxes_masks(instance: np.ndarray, xyz: np.ndarray) -> dict[str, np.ndarray]:
     gt = instance == 1
-    return {viz.GT: gt, "supervised": instance == 3, "3DResT student": gt & (xyz[:, 0] < 1.8), "3DResT teacher": gt}
+    return {widgets.GT: gt, "supervised": instance == 3, "3DResT student": gt & (xyz[:, 0] < 1.8), "3DResT teacher": gt}
 
 
 def test_downsample_keeps_every_mask_point_and_caps_the_rest():
     xyz, _, inst = boxes_scene(n_per_box=3000)
     masks = boxes_masks(inst, xyz)
-    keep = viz.downsample(len(xyz), masks, cap=8000, seed=0)
-    in_mask = masks[viz.GT] | masks["supervised"]
+    keep = widgets.downsample(len(xyz), masks, cap=8000, seed=0)
+    in_mask = masks[widgets.GT] | masks["supervised"]
     assert np.isin(np.flatnonzero(in_mask), keep).all()
     assert keep.size == 8000 and np.unique(keep).size == keep.size
-    np.testing.assert_array_equal(keep, viz.downsample(len(xyz), masks, cap=8000, seed=0))
+    np.testing.assert_array_equal(keep, widgets.downsample(len(xyz), masks, cap=8000, seed=0))
     # masks larger than the cap: all mask points, nothing else
-    keep = viz.downsample(len(xyz), {"big": inst > 0}, cap=100)
+    keep = widgets.downsample(len(xyz), {"big": inst > 0}, cap=100)
     np.testing.assert_array_equal(keep, np.flatnonzero(inst > 0))
-    np.testing.assert_array_equal(viz.downsample(10, {}, cap=100), np.arange(10))
+    np.testing.assert_array_equal(widgets.downsample(10, {}, cap=100), np.arange(10))
 
 
 def test_scene_masks_broadcasts_superpoint_predictions():
@@ -49,14 +49,14 @@ def test_scene_masks_broadcasts_superpoint_predictions():
                   np.zeros(6, np.int16))  # fmt: skip
     preds = Predictions(uid=np.array(["s|5|0"]), offsets=np.array([0, 3]), sp_mask=np.array([True, False, True]),
                         iou=np.array([0.5], np.float32), score=np.array([0.4], np.float32))  # fmt: skip
-    masks = viz.scene_masks(scene, 5, {"3DResT student": preds}, "s|5|0")
-    np.testing.assert_array_equal(masks[viz.GT], [1, 1, 0, 1, 1, 0])
+    masks = widgets.scene_masks(scene, 5, {"3DResT student": preds}, "s|5|0")
+    np.testing.assert_array_equal(masks[widgets.GT], [1, 1, 0, 1, 1, 0])
     np.testing.assert_array_equal(masks["3DResT student"], [1, 1, 0, 1, 1, 0])
 
 
 def test_look_at_quaternion_points_the_camera_at_the_target():
     eye, target = np.array([1.0, -3.0, 2.0]), np.array([0.0, 0.0, 0.0])
-    x, y, z, w = viz.look_at_quaternion(eye, target)
+    x, y, z, w = widgets.look_at_quaternion(eye, target)
     # rotate the camera's forward axis (0, 0, -1) by the quaternion
     v = np.array([0.0, 0.0, -1.0])
     q = np.array([x, y, z])
@@ -67,8 +67,8 @@ def test_look_at_quaternion_points_the_camera_at_the_target():
 def test_scene_view_builds_layers_links_and_rejects_bad_input():
     xyz, rgb, inst = boxes_scene()
     masks = boxes_masks(inst, xyz)
-    view = viz.scene_view(xyz, rgb, masks, sentence="the red box", unique=True, ious={"supervised": 0.0})
-    assert isinstance(view, viz.SceneView) and view.n_shown == len(xyz)
+    view = widgets.scene_view(xyz, rgb, masks, sentence="the red box", unique=True, ious={"supervised": 0.0})
+    assert isinstance(view, widgets.SceneView) and view.n_shown == len(xyz)
     panels = view.children[2].children
     assert len(panels) == 4  # ground truth + 3 methods, one view each
     # each view: 1 base cloud + gt mask + 3 methods x (mask + their non-empty error parts)
@@ -77,22 +77,22 @@ def test_scene_view_builds_layers_links_and_rejects_bad_input():
     assert len({id(p.children[1].camera) for p in panels}) == 1  # one camera: linked views
     assert len(view.links) > 4 * 4
     with pytest.raises(ValueError, match="'rgb'"):
-        viz.scene_view(xyz, rgb[:10], masks)
+        widgets.scene_view(xyz, rgb[:10], masks)
     with pytest.raises(ValueError, match="mask 'supervised'"):
-        viz.scene_view(xyz, rgb, {**masks, "supervised": masks["supervised"][:5]})
+        widgets.scene_view(xyz, rgb, {**masks, "supervised": masks["supervised"][:5]})
     with pytest.raises(ValueError, match="1 to 4 views"):
-        viz.scene_view(xyz, rgb, masks, views=[[viz.GT]] * 5)
+        widgets.scene_view(xyz, rgb, masks, views=[[widgets.GT]] * 5)
 
 
 def test_export_html_references_the_shared_bundle_and_no_cdn(tmp_path):
     xyz, rgb, inst = boxes_scene()
-    case = viz.Case("s0|1|0", "the red box </script>", True, {"supervised": 0.0}, xyz, rgb, boxes_masks(inst, xyz))
-    page = viz_export.export_case(case, tmp_path / "views" / "a.html")
+    case = widgets.Case("s0|1|0", "the red box </script>", True, {"supervised": 0.0}, xyz, rgb, boxes_masks(inst, xyz))
+    page = export.export_case(case, tmp_path / "views" / "a.html")
     text = page.read_text()
     sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", text)
-    assert sources == [viz_export.BUNDLE_NAME]
+    assert sources == [export.BUNDLE_NAME]
     assert not re.search(r"<script[^>]*src=\"https?://", text) and "<link" not in text
-    assert (tmp_path / "views" / viz_export.BUNDLE_NAME).stat().st_size == viz_export.bundle_path().stat().st_size
+    assert (tmp_path / "views" / export.BUNDLE_NAME).stat().st_size == export.bundle_path().stat().st_size
     state = json.loads(re.search(r"widget-state\+json\">\n(.*?)\n</script>", text, re.S).group(1))
     names = {m["model_name"] for m in state["state"].values()}
     assert {"PointsModel", "RendererModel", "LinkModel", "CheckboxModel"} <= names
@@ -100,11 +100,11 @@ def test_export_html_references_the_shared_bundle_and_no_cdn(tmp_path):
 
 
 def test_bundle_defines_every_module_the_page_needs():
-    text = viz_export.bundle_path().read_text()
+    text = export.bundle_path().read_text()
     for name in ("three", "jupyter-threejs", "jupyter-datawidgets", "@jupyter-widgets/base",
                  "@jupyter-widgets/controls", "@jupyter-widgets/html-manager"):  # fmt: skip
         assert f'define("{name}",' in text
-    assert viz_export.bundle_path().stat().st_size < 5_000_000
+    assert export.bundle_path().stat().st_size < 5_000_000
 
 
 def test_render_png_draws_masks_over_the_scan(tmp_path):
@@ -112,7 +112,7 @@ def test_render_png_draws_masks_over_the_scan(tmp_path):
 
     xyz, rgb, inst = boxes_scene()
     masks = boxes_masks(inst, xyz)
-    path = viz_render.render_png(xyz, rgb, masks, tmp_path / "a.png", errors=True, title="t")
+    path = render.render_png(xyz, rgb, masks, tmp_path / "a.png", errors=True, title="t")
     img = matplotlib.image.imread(path)[..., :3]
     assert img.shape[0] > 300 and img.shape[1] > 4 * 250
     yellow = (img[..., 0] > 0.9) & (img[..., 1] > 0.75) & (img[..., 2] < 0.2)  # ground truth
@@ -124,7 +124,7 @@ def test_select_gallery_picks_best_median_worst_fixes_breaks():
     uids = [f"u{i}" for i in range(7)]
     ours = np.array([0.9, 0.1, 0.6, 0.8, 0.3, 0.55, 0.2])
     base = np.array([0.7, 0.6, 0.2, 0.1, 0.9, 0.5, 0.1])
-    sel = viz_render.select_gallery(uids, {"3DResT student": ours, "supervised": base}, k=2)
+    sel = render.select_gallery(uids, {"3DResT student": ours, "supervised": base}, k=2)
     # ranked by ours: u0 .9, u3 .8, u2 .6, u5 .55, u4 .3, u6 .2, u1 .1
     assert sel["best"] == ["u0", "u3"]
     assert sel["median"] == ["u2", "u5"]  # start at 7 // 2 - 1 = 2 in the ranking
@@ -132,18 +132,18 @@ def test_select_gallery_picks_best_median_worst_fixes_breaks():
     assert sel["fixes"] == ["u3", "u2"]  # base < .5 <= ours; gains .7, .4 (u5: base .5 is not an error)
     assert sel["breaks"] == ["u4", "u1"]  # ours < .5 <= base; drops .6, .5
     with pytest.raises(ValueError, match="uids"):
-        viz_render.select_gallery(uids[:3], {"3DResT student": ours, "supervised": base})
+        render.select_gallery(uids[:3], {"3DResT student": ours, "supervised": base})
 
 
 def test_write_gallery_links_pngs_and_views(tmp_path):
     xyz, rgb, inst = boxes_scene(n_per_box=500)
-    case = viz.Case("s0|1|0", "the red box", False, {"supervised": 0.0}, xyz, rgb, boxes_masks(inst, xyz))
-    page = viz_render.write_gallery(tmp_path, {"best": ["s0|1|0"], "fixes": ["s0|1|0"], "breaks": []},
+    case = widgets.Case("s0|1|0", "the red box", False, {"supervised": 0.0}, xyz, rgb, boxes_masks(inst, xyz))
+    page = render.write_gallery(tmp_path, {"best": ["s0|1|0"], "fixes": ["s0|1|0"], "breaks": []},
                                     lambda uid: case)  # fmt: skip
     text = page.read_text()
     assert text.count('src="png/s0__1__0.png"') == 2 and 'href="views/s0__1__0.html"' in text
     assert (tmp_path / "png" / "s0__1__0.png").stat().st_size > 10_000
-    assert (tmp_path / "views" / viz_export.BUNDLE_NAME).exists()
+    assert (tmp_path / "views" / export.BUNDLE_NAME).exists()
     assert "[multiple]" in text and "none" in text
 
 
@@ -154,14 +154,14 @@ def test_explorer_next_failure_moves_the_picker():
             for i, iou in enumerate([0.9, 0.2, 0.8, 0.1])]  # fmt: skip
     loaded = []
 
-    def load(uid: str) -> viz.Case:
+    def load(uid: str) -> widgets.Case:
         loaded.append(uid)
-        return viz.Case(uid, uid, True, {"supervised": 0.5}, xyz, rgb, masks)
+        return widgets.Case(uid, uid, True, {"supervised": 0.5}, xyz, rgb, masks)
 
-    ex = viz.Explorer(rows, load)
+    ex = widgets.Explorer(rows, load)
     assert ex.picker.value == "u0" and loaded == ["u0"]
     assert ex.next_failure("supervised") == "u1" and loaded[-1] == "u1"
     assert ex.next_failure("supervised") == "u3"
     assert ex.next_failure("supervised") == "u1"  # wraps around
     rows_ok = [{**r, "ious": {"supervised": 1.0}} for r in rows]
-    assert viz.Explorer(rows_ok, load).next_failure() is None
+    assert widgets.Explorer(rows_ok, load).next_failure() is None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from threedrest import viz, viz_export
+from threedrest.viz import export, widgets
 
 pytestmark = pytest.mark.browser
 
@@ -66,15 +66,16 @@ def changed_pixels(a: bytes, b: bytes) -> int:
     return int((np.abs(pixels(a) - pixels(b)).max(axis=-1) > 12).sum())
 
 
-def boxes_case(n_per_box: int = 2000) -> viz.Case:
+def boxes_case(n_per_box: int = 2000) -> widgets.Case:
     rng = np.random.default_rng(0)
     lo = np.array([[0, 0, 0], [1, 1, 0], [3.5, 1, 0], [1, 3, 0], [4, 3.5, 0]])
     hi = np.array([[6, 5, 0.05], [2, 2, 0.8], [4.5, 2, 1.0], [2, 4, 0.8], [5, 4.5, 1.5]])
     colours = np.array([[120, 110, 100], [200, 50, 50], [50, 200, 50], [50, 50, 200], [200, 200, 50]], np.uint8)
     instance = np.repeat(np.arange(len(lo)), n_per_box)
     xyz = rng.uniform(lo[instance], hi[instance]).astype(np.float32)
-    masks = {viz.GT: instance == 1, "supervised": instance == 3, "3DResT student": (instance == 1) & (xyz[:, 0] < 1.8)}
-    return viz.Case("s0|1|0", "the red box", True, {"supervised": 0.0, "3DResT student": 0.8}, xyz,
+    student = (instance == 1) & (xyz[:, 0] < 1.8)
+    masks = {widgets.GT: instance == 1, "supervised": instance == 3, "3DResT student": student}
+    return widgets.Case("s0|1|0", "the red box", True, {"supervised": 0.0, "3DResT student": 0.8}, xyz,
                     colours[instance], masks)  # fmt: skip
 
 
@@ -117,8 +118,8 @@ def check_counts(res: dict[str, object]) -> None:
 
 def test_exported_page_renders_offline_and_toggles(browser, tmp_path):
     start = time.perf_counter()
-    page_path = viz_export.export_case(boxes_case(), tmp_path / "views" / "case.html",
-                                       views=[[viz.GT], ["3DResT student"]], width=800, height=400)  # fmt: skip
+    page_path = export.export_case(boxes_case(), tmp_path / "views" / "case.html",
+                                       views=[[widgets.GT], ["3DResT student"]], width=800, height=400)  # fmt: skip
     page = browser.new_page(viewport={"width": 1000, "height": 800})
     remote = []
     page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:", "blob:")) else None)

@@ -14,10 +14,10 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("threedrest.data.cli", "build the embedded benchmark cache and print its statistics"),
     "scanrefer": ("threedrest.data.scannet", "preprocess ScanRefer + ScanNet v2 into the kit's format"),
-    "features": ("threedrest.features", "pre-train the point backbone and cache superpoint/text features"),
-    "train": ("threedrest.runs", "train one method (supervised, mean_teacher, refteacher, 3drest)"),
-    "reproduce": ("threedrest.reproduce", "run every notebook with papermill into results/"),
-    "bench": ("threedrest.bench", "time an SSL step against a supervised step; write results/bench.csv"),
+    "features": ("threedrest.experiments.prepare", "pre-train the point backbone and cache superpoint/text features"),
+    "train": ("threedrest.experiments.runs", "train one method (supervised, mean_teacher, refteacher, 3drest)"),
+    "reproduce": ("threedrest.experiments.reproduce", "run every notebook with papermill into results/"),
+    "bench": ("threedrest.experiments.bench", "time an SSL step against a supervised step; write results/bench.csv"),
 }
 
 

@@ -26,16 +26,17 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from threedrest import augment, distributed
+from threedrest import distributed
 from threedrest.config import Config, ConfigError
-from threedrest.ema import copy_student, make_teacher, phase, update_teacher
 from threedrest.evaluate import Evaluation, evaluate
-from threedrest.losses import referring_loss
-from threedrest.methods import Method, UnsupTerms, build_method
 from threedrest.metrics import point_iou_from_superpoints
-from threedrest.model import ModelOutput
+from threedrest.net import augment
+from threedrest.net.decoder import ModelOutput
+from threedrest.net.losses import referring_loss
 from threedrest.sampler import BatchStream
-from threedrest.tscs import PromotedPool, consistency, select
+from threedrest.semi.ema import copy_student, make_teacher, phase, update_teacher
+from threedrest.semi.methods import Method, UnsupTerms, build_method
+from threedrest.semi.tscs import PromotedPool, consistency, select
 from threedrest.workspace import Workspace
 
 

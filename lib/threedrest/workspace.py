@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from threedrest.backbone import backbone_settings
-from threedrest.batching import ReferDataset, collate
 from threedrest.config import Config
 from threedrest.data.splits import labelled_subset
 from threedrest.data.store import DataError, DatasetIndex
-from threedrest.features import MINILM_DIM, FeatureCache, load_dataset_index
 from threedrest.io import stable_hash
-from threedrest.methods import build_method
+from threedrest.net.backbone import backbone_settings
+from threedrest.net.batching import ReferDataset, collate
+from threedrest.net.decoder import ReferModel
+from threedrest.net.features import MINILM_DIM, FeatureCache, load_dataset_index
 
 
 @dataclass
@@ -75,16 +75,13 @@ class Workspace:
         position = {r["uid"]: i for i, r in enumerate(bundle.train.records)}
         lb_positions = sorted(position[u] for u in lb_uids)
         lb_set = set(lb_positions)
-        uses_teacher = build_method(cfg.ssl).uses_teacher
-        ulb_positions = [i for i in range(len(bundle.train)) if i not in lb_set] if uses_teacher else []
+        ulb_positions = [i for i in range(len(bundle.train)) if i not in lb_set]  # used by methods with a teacher
         return cls(cfg, bundle, list(lb_uids), lb_positions, ulb_positions)
 
     def ensure_cached(self) -> dict[str, Any]:
         return self.bundle.features.build()
 
     def build_model(self) -> Any:
-        from threedrest.model import ReferModel
-
         features = self.bundle.features
         vocab = len(features.vocabulary()) if self.cfg.model.text_encoder == "gru" else None
         return ReferModel(self.cfg.model, features.sp_dim, MINILM_DIM, vocab)

@@ -18,7 +18,6 @@ in the scene file. A corrupted cache file is reported with a warning and rebuilt
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -35,17 +34,16 @@ import torch
 from torch_geometric.utils import scatter
 from tqdm.auto import tqdm
 
-from threedrest.backbone import (
+from threedrest.config import Config
+from threedrest.data.store import CLASSES, DatasetIndex, Scene
+from threedrest.io import atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, stable_hash
+from threedrest.net.backbone import (
     PointBackbone,
     backbone_settings,
     build_graph,
     deterministic,
-    evaluate_backbone,
     pretrain_backbone,
 )
-from threedrest.config import Config, parse_overrides
-from threedrest.data.store import CLASSES, DatasetIndex, Scene
-from threedrest.io import atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, stable_hash
 
 # columns of sp_feats after the backbone part
 VOTE, RGB, XYZ, EXTENT = slice(-12, -9), slice(-9, -6), slice(-6, -3), slice(-3, None)
@@ -224,69 +222,11 @@ class FeatureCache:
         return timings
 
 
-def time_cached_vs_recompute(cache: FeatureCache, uids: list[str], batch_size: int = 16,
-                             n_recompute: int = 16) -> dict[str, float]:  # fmt: skip
-    """Seconds per description of decoder forwards from the cache vs recomputing the backbone.
-
-    "cached": one epoch over ``uids`` in batches. "recompute": what a pipeline without the cache
-    does per description (load the scene, build its graph, run the backbone, pool) plus the same
-    decoder forward; measured on ``n_recompute`` descriptions and reported per description.
-    """
-    from threedrest.batching import ReferDataset, collate
-    from threedrest.model import ReferModel
-
-    mcfg = cache.cfg.model
-    dataset = ReferDataset(cache.index, cache, uids, mcfg.text_encoder)
-    torch.manual_seed(0)
-    model = ReferModel(mcfg, cache.sp_dim, MINILM_DIM, len(cache.vocabulary())).eval()
-    backbone = cache.backbone()
-    start = time.perf_counter()
-    with torch.no_grad():
-        for i in range(0, len(dataset), batch_size):
-            model(collate([dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]))
-    cached = (time.perf_counter() - start) / len(dataset)
-    n = min(n_recompute, len(dataset))
-    start = time.perf_counter()
-    with torch.no_grad():
-        for j in range(n):
-            sample = dataset[j]
-            scene = cache.index.load_scene(sample["scene_id"])
-            feats = superpoint_features(backbone, scene, mcfg.backbone_k)
-            sample = {**sample, "sp_feats": torch.from_numpy(feats["sp_feats"])}
-            model(collate([sample]))
-    recompute = (time.perf_counter() - start) / n
-    return {"cached_s_per_description": cached, "recompute_s_per_description": recompute,
-            "ratio": recompute / cached, "n_descriptions": len(dataset), "n_recompute": n}  # fmt: skip
-
-
 def load_dataset_index(cfg: Config) -> DatasetIndex:
     """Build (embedded) or convert (scanrefer) the dataset the config names if needed, and open it."""
     from threedrest.data.embedded import load_dataset
 
     return load_dataset(cfg.data)
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m threedrest features", description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="classroom")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="flat config overrides")
-    parser.add_argument("--no-timing", action="store_true", help="skip the cached-vs-recompute measurement")
-    args = parser.parse_args(argv)
-    cfg = Config.from_flat(args.profile, **parse_overrides(args.set))  # errors name the key and list valid ones
-    if cfg.train.num_threads:
-        torch.set_num_threads(cfg.train.num_threads)
-    start = time.perf_counter()
-    index = load_dataset_index(cfg)
-    timings: dict[str, Any] = {"dataset_s": time.perf_counter() - start}
-    cache = FeatureCache(index, cfg)
-    timings.update(cache.build())
-    timings["backbone_val"] = evaluate_backbone(cache.backbone(), index, "val", cfg.model.backbone_k)
-    if not args.no_timing:
-        timings["cached_vs_recompute"] = time_cached_vs_recompute(cache, [d["uid"] for d in index.split("val")])
-    atomic_write_json(cache.folder / "timings.json", timings)
-    print(f"features cached in {cache.folder}")
-    print(json.dumps(timings, indent=1))
-    return 0
 
 
 __all__ = [
@@ -297,7 +237,5 @@ __all__ = [
     "build_vocabulary",
     "encode_minilm",
     "load_dataset_index",
-    "main",
     "superpoint_features",
-    "time_cached_vs_recompute",
 ]

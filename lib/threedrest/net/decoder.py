@@ -20,9 +20,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from threedrest.batching import Batch
 from threedrest.config import ModelConfig
-from threedrest.features import VOTE
+from threedrest.net.batching import Batch
+from threedrest.net.features import VOTE
 
 PAD_LOGIT = -1e4  # logits of padded superpoints (fits float16)
 

@@ -23,7 +23,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
 from threedrest.data.store import CLASS_INDEX, DataError, DatasetIndex
-from threedrest.features import FeatureCache
+from threedrest.net.features import FeatureCache
 
 
 @dataclass

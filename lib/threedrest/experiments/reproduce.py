@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from threedrest import report
 from threedrest.config import get_profile
+from threedrest.experiments import report
 from threedrest.io import atomic_write_csv
 from threedrest.paths import project_root, resolve
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from threedrest.batching import Batch
-from threedrest.features import EXTENT, RGB, VOTE, XYZ
+from threedrest.net.batching import Batch
+from threedrest.net.features import EXTENT, RGB, VOTE, XYZ
 
 
 @dataclass(frozen=True)

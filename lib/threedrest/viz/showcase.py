@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from threedrest import report
 from threedrest.data.store import DatasetIndex
+from threedrest.experiments import report
+from threedrest.experiments.runs import RunResult
 from threedrest.predictions import Predictions, load_predictions
-from threedrest.runs import RunResult
-from threedrest.viz import Case, load_case
-from threedrest.viz_export import export_case
-from threedrest.viz_render import case_slug, render_case
+from threedrest.viz.export import export_case
+from threedrest.viz.render import case_slug, render_case
+from threedrest.viz.widgets import Case, load_case
 
 
 def layer_name(method: str, model: str) -> str:

@@ -13,10 +13,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from threedrest import report
 from threedrest.config import Config
+from threedrest.experiments import report
+from threedrest.experiments.runs import RunResult
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
-from threedrest.runs import RunResult
 
 RUN_COLUMNS = [
     "method",

@@ -3,7 +3,7 @@
 Every layer (ground truth, each method's mask, its true/false positive/negative points) is its own
 ``Points`` object indexing ONE shared position buffer, and every toggle is tied to ``visible`` with
 ``jslink``: the same widget then works live in JupyterLab / the classic notebook and in the offline
-HTML written by :mod:`threedrest.viz_export` (no kernel there, so no Python callbacks). Only the
+HTML written by :mod:`threedrest.viz.export` (no kernel there, so no Python callbacks). Only the
 description picker and the "next failure" button of :class:`Explorer` need a live kernel.
 """
 

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from threedrest.config import Config
-from threedrest.runs import DEFAULT_ROOT, RunResult, load_run, run, run_dir_for
+from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, load_run, run, run_dir_for
 
 MAIN_METHODS = ("supervised", "mean_teacher", "refteacher", "3drest")
 # The TSCS x QDW ablation: (tscs, qdw) per row; (False, False) is 3DResT's loop as a plain Mean Teacher.

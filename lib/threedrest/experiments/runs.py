@@ -31,7 +31,7 @@ from threedrest import distributed
 from threedrest.config import Config, flatten, parse_overrides
 from threedrest.evaluate import metric_rows
 from threedrest.io import atomic_torch_save, atomic_write_csv, atomic_write_json, package_versions
-from threedrest.methods import method_label
+from threedrest.semi.methods import method_label
 from threedrest.train import TrainState, final_evaluations, fit, history_frame, init_state
 from threedrest.workspace import Workspace
 
@@ -111,7 +111,7 @@ def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState | Non
 
 
 def _restore(ckpt: dict[str, Any], state: TrainState) -> None:
-    from threedrest.ema import make_teacher
+    from threedrest.semi.ema import make_teacher
 
     state.step = int(ckpt["step"])
     state.student.load_state_dict(ckpt["student"])

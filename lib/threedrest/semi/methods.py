@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from threedrest import qdw, tscs
 from threedrest.config import SSLConfig
+from threedrest.semi import qdw, tscs
 
 
 @dataclass

@@ -21,7 +21,7 @@ import ipywidgets as widgets
 from ipywidgets.embed import dependency_state, embed_data
 
 from threedrest.io import atomic_write_bytes, atomic_write_text
-from threedrest.viz import Case, SceneView, header_html, view_case
+from threedrest.viz.widgets import Case, SceneView, header_html, view_case
 
 BUNDLE_NAME = "threedrest-viz.js"
 
@@ -49,7 +49,7 @@ VIEW = '<script type="application/vnd.jupyter.widget-view+json">\n{}\n</script>'
 
 def bundle_path() -> Path:
     """The committed bundle inside the installed package."""
-    path = Path(str(resources.files("threedrest") / "viz_assets" / BUNDLE_NAME))
+    path = Path(str(resources.files("threedrest.viz") / "assets" / BUNDLE_NAME))
     if not path.exists():
         raise FileNotFoundError(f"{path}: bundled viewer script missing; run scripts/build_viz_bundle.sh")
     return path

@@ -18,7 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from threedrest.io import atomic_write_bytes, atomic_write_text
-from threedrest.viz import (
+from threedrest.viz.export import export_case
+from threedrest.viz.widgets import (
     BACKGROUND,
     ERROR_COLOURS,
     FAIL_IOU,
@@ -30,7 +31,6 @@ from threedrest.viz import (
     header_html,
     layer_colour,
 )
-from threedrest.viz_export import export_case
 
 PNG_MAX_POINTS = 20_000  # points per panel in a PNG (all mask points kept); matplotlib 3D is slow past this
 GALLERY_SECTIONS = {

@@ -1,0 +1,1 @@
+"""The paper: EMA teacher, TSCS, QDW and the compared methods, readable in ten minutes."""
