@@ -171,9 +171,12 @@ def _field_type(section: str, key: str) -> Any:
     return {f.name: f for f in fields(cls)}[key].type
 
 
-def _coerce(key: str, value: Any, annotation: Any) -> Any:
-    """Accept CLI strings and papermill literals, reject wrong types with a message naming the key."""
-    kind = str(annotation)
+def coerce(value: Any, kind: str, where: str) -> Any:
+    """The one string-to-type coercer: CLI strings, papermill literals and notebook parameters.
+
+    ``kind`` is a type name ("bool", "int", "float", "str", "tuple[...]"; anything else passes the value
+    through); ``where`` names the key or parameter in the error message.
+    """
     try:
         if kind == "bool":
             if isinstance(value, str):
@@ -200,8 +203,12 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
                 value = [float(v) for v in value.split(",") if v.strip()]
             return tuple(float(v) for v in value)
     except (TypeError, ValueError):
-        raise ConfigError(f"config key {key!r} expects {kind}, got {value!r} ({type(value).__name__})") from None
+        raise ConfigError(f"{where} expects {kind}, got {value!r} ({type(value).__name__})") from None
     return value
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    return coerce(value, str(annotation), f"config key {key!r}")
 
 
 def _build(cls: type, raw: dict[str, Any], section: str) -> Any:
@@ -318,6 +325,7 @@ __all__ = [
     "ModelConfig",
     "SSLConfig",
     "TrainConfig",
+    "coerce",
     "flat_keys",
     "flatten",
     "get_profile",

@@ -29,14 +29,14 @@ from tqdm.auto import tqdm
 from threedrest import distributed
 from threedrest.config import Config, ConfigError
 from threedrest.evaluate import Evaluation, evaluate
-from threedrest.metrics import point_iou_from_superpoints
 from threedrest.net import augment
-from threedrest.net.decoder import ModelOutput
+from threedrest.net.decoder import forward
 from threedrest.net.losses import referring_loss
 from threedrest.sampler import BatchStream
+from threedrest.semi import tscs
 from threedrest.semi.ema import copy_student, make_teacher, phase, update_teacher
 from threedrest.semi.methods import Method, UnsupTerms, build_method
-from threedrest.semi.tscs import PromotedPool, consistency, select
+from threedrest.semi.tscs import PromotedPool
 from threedrest.workspace import Workspace
 
 
@@ -94,33 +94,25 @@ def init_state(cfg: Config, ws: Workspace) -> TrainState:
     )
 
 
-def labelled_batch(ws: Workspace, state: TrainState, positions: list[int], device: str) -> Any:
-    """A labelled batch; samples promoted by TSCS carry their frozen pseudo-mask as the target."""
-    batch = ws.collate([ws.train[p] for p in positions])
-    for row, position in enumerate(positions):
-        if position in state.pool:
-            mask = torch.from_numpy(state.pool.mask_of(position)).to(batch.sp_target.dtype)
-            n = mask.shape[0]
-            batch.sp_target[row, :n] = mask
-            mentioned = batch.sample_target[row, :n] == 0.5
-            batch.sample_target[row, :n] = torch.where(mask > 0, 1.0, torch.where(mentioned, 0.5, 0.0))
-    return batch.to(device)
+def supervised_terms(cfg: Config, ws: Workspace, state: TrainState) -> tuple[torch.Tensor, Any]:
+    """L_sup on one labelled batch (promoted samples carry their TSCS pseudo-masks); returns (loss, batch)."""
+    positions = state.lb_stream.next()
+    batch = tscs.relabel(ws.collate([ws.train[p] for p in positions]), state.pool, positions).to(cfg.train.device)
+    if cfg.train.lb_augment:  # few labels overfit fast: the labelled batch gets a strong view too
+        batch = augment.strong(batch, state.lb_aug_generator)
+    n, batch = len(batch), distributed.local_batch(batch)  # distributed: this rank's rows
+    out = forward(state.student, batch, _amp(cfg))
+    sup = referring_loss(
+        out.sp_logits, out.scores, out.sample_logits, batch.sp_target, batch.sample_target, batch.sp_mask, cfg.model
+    )
+    return distributed.global_rows(sup["total"], n).mean(), batch
 
 
-def forward(cfg: Config, model: torch.nn.Module, batch: Any) -> ModelOutput:
-    """The model on a batch; under bf16 autocast when ``amp`` on cuda, outputs back in float32 for the losses."""
-    if not (cfg.train.amp and cfg.train.device == "cuda"):
-        return model(batch)
-    with torch.autocast("cuda", dtype=torch.bfloat16):
-        out = model(batch)
-    as_float = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in vars(out).items()}
-    for key in ("sp_logits", "scores", "attn"):
-        as_float[key] = [t.float() for t in as_float[key]]
-    return ModelOutput(**as_float)
-
-
-def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> tuple[torch.Tensor, dict[str, float]]:
-    """Teacher pseudo-labels on the weak view, student on the strong view, method-specific weights."""
+def unsupervised_terms(
+    cfg: Config, ws: Workspace, state: TrainState, method: Method
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """L_unsup on one unlabelled batch: teacher pseudo-labels on the weak view, student on the strong
+    view, the method's weights; TSCS promotions happen here. Returns (L_unsup before lambda_u, logs)."""
     device = cfg.train.device
     positions = state.ulb_stream.next()
     batch = ws.collate([ws.train[p] for p in positions]).to(device)
@@ -130,20 +122,20 @@ def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> 
     # distributed: the model sees this rank's rows; the loss is built on global per-sample vectors
     batch_l, view_w, view_s = (distributed.local_batch(b) for b in (batch, view_w, view_s))
     with torch.no_grad():
-        t_out = forward(cfg, state.teacher, view_w)
+        t_out = forward(state.teacher, view_w, _amp(cfg))
     t_probs = torch.sigmoid(t_out.sp_logits[-1])
     t_hard = (t_probs >= 0.5) & batch_l.sp_mask
     pseudo = t_hard.float() if cfg.ssl.pseudo_label == "hard" else t_probs * batch_l.sp_mask
     mentioned = batch_l.sample_target == 0.5
     sample_target = torch.where(t_hard, 1.0, torch.where(mentioned, 0.5, 0.0))
 
-    s_out = forward(cfg, state.student, view_s)
+    s_out = forward(state.student, view_s, _amp(cfg))
     terms = referring_loss(
         s_out.sp_logits, s_out.scores, s_out.sample_logits, pseudo, sample_target, view_s.sp_mask, cfg.model
     )
     s_hard = s_out.mask(view_s.sp_mask)
     sizes = batch_l.sp_sizes if cfg.ssl.pseudo_level == "point" else None
-    correl = distributed.gather_rows(consistency(s_hard, t_hard, batch_l.sp_mask, sizes), n)
+    correl = distributed.gather_rows(tscs.consistency(s_hard, t_hard, batch_l.sp_mask, sizes), n)
     attn_mse = None
     if cfg.ssl.rt_attn_weight > 0:
         pairs = zip(s_out.attn, t_out.attn, strict=True)
@@ -155,8 +147,7 @@ def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> 
     decision = method.decide(UnsupTerms(per_sample, correl, confidence, attn_mse))
 
     t_hard = distributed.gather_rows(t_hard, n)  # global from here on: identical TSCS pool on every rank
-    true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
-    new = promote(state, positions, t_hard, correl, decision.promote, true_iou, batch.sp_mask)
+    new, true_iou = tscs.promote(state, positions, batch, t_hard, correl, decision.promote)
     columns = (positions, correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist())
     for p, c, t, w, k in zip(*columns, strict=True):
         state.pseudo_log.append(
@@ -164,79 +155,32 @@ def semi_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> 
         )
     logs = {"unsup": decision.loss.item(), "correl": float(correl.mean()), "pseudo_iou": float(true_iou.mean())}
     logs.update(decision.logs)
-    return method.lambda_u * decision.loss, logs
+    return decision.loss, logs
 
 
-def promote(
-    state: TrainState,
-    positions: list[int],
-    t_hard: torch.Tensor,
-    correl: torch.Tensor,
-    keep: torch.Tensor,
-    true_iou: torch.Tensor,
-    sp_mask: torch.Tensor,
-) -> torch.Tensor:
-    """TSCS: kept pseudo-labels join the labelled pool (frozen masks) and leave the unlabelled one."""
-    new = state.pool.promote(state.step, torch.tensor(positions), t_hard, correl, keep, true_iou, sp_mask=sp_mask)
-    promoted = [p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new]
-    if promoted:
-        state.lb_stream.add(promoted)
-        state.ulb_stream.remove(promoted)
-    return new
-
-
-@torch.no_grad()
-def tscs_sweep(cfg: Config, ws: Workspace, state: TrainState, batch_size: int = 64) -> int:
-    """TSCS's periodic alternative to online promotion: score every sample left in the unlabelled
-    pool (teacher and student on the unaugmented scene) and promote those with correl > s at once.
-    Every rank runs the same sweep on identical weights, so the pools stay identical."""
-    positions = list(state.ulb_stream.pool)
-    promoted = 0
-    for start in range(0, len(positions), batch_size):
-        chunk = positions[start : start + batch_size]
-        batch = ws.collate([ws.train[p] for p in chunk]).to(cfg.train.device)
-        t_hard = forward(cfg, state.teacher, batch).mask(batch.sp_mask)
-        s_hard = forward(cfg, state.student, batch).mask(batch.sp_mask)
-        sizes = batch.sp_sizes if cfg.ssl.pseudo_level == "point" else None
-        correl = consistency(s_hard, t_hard, batch.sp_mask, sizes)
-        true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
-        keep = select(correl, cfg.ssl.tscs_threshold)
-        promoted += int(promote(state, chunk, t_hard, correl, keep, true_iou, batch.sp_mask).sum())
-    return promoted
+def _amp(cfg: Config) -> bool:
+    return cfg.train.amp and cfg.train.device == "cuda"
 
 
 def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) -> dict[str, Any]:
+    """One optimiser step (USB's ``train_step``): the method's terms, ``sup + lambda_u * unsup``, EMA."""
     step_phase = phase(state.step, cfg.ssl.burn_in_steps) if state.ulb_stream is not None else "burn_in"
     if step_phase == "handover":
         state.teacher = make_teacher(state.student)
         copy_student(state.teacher, state.student)
-    swept = None
-    since_handover = state.step - cfg.ssl.burn_in_steps
-    if (
-        step_phase == "semi"
-        and cfg.ssl.method == "3drest"
-        and cfg.ssl.tscs
-        and cfg.ssl.tscs_mode == "sweep"
-        and since_handover % cfg.ssl.tscs_sweep_every == 0
-    ):
-        swept = tscs_sweep(cfg, ws, state)
+    logs: dict[str, Any] = {"step": state.step, "phase": step_phase}
+    if step_phase == "semi" and method.sweeps_before(state.step - cfg.ssl.burn_in_steps):
+        collate = lambda chunk: ws.collate([ws.train[p] for p in chunk]).to(cfg.train.device)  # noqa: E731
+        point_level = cfg.ssl.pseudo_level == "point"
+        logs["swept_promotions"] = tscs.sweep(state, collate, cfg.ssl.tscs_threshold, point_level, _amp(cfg))
     state.student.train()
-    batch = labelled_batch(ws, state, state.lb_stream.next(), cfg.train.device)
-    if cfg.train.lb_augment:  # few labels overfit fast: the labelled batch gets a strong view too
-        batch = augment.strong(batch, state.lb_aug_generator)
-    n, batch = len(batch), distributed.local_batch(batch)  # distributed: this rank's rows
-    out = forward(cfg, state.student, batch)
-    sup = referring_loss(
-        out.sp_logits, out.scores, out.sample_logits, batch.sp_target, batch.sample_target, batch.sp_mask, cfg.model
-    )
-    loss = distributed.global_rows(sup["total"], n).mean()
-    logs: dict[str, Any] = {"step": state.step, "phase": step_phase, "sup": loss.item()}
-    if swept is not None:
-        logs["swept_promotions"] = swept
+    sup, batch = supervised_terms(cfg, ws, state)
+    unsup = torch.zeros((), device=sup.device)
     if step_phase != "burn_in" and state.ulb_stream.pool:  # TSCS may promote the whole pool
-        unsup_loss, unsup_logs = semi_step(cfg, ws, state, method)
-        loss = loss + unsup_loss
+        unsup, unsup_logs = unsupervised_terms(cfg, ws, state, method)
         logs.update(unsup_logs)
+    loss = sup + method.lambda_u * unsup
+    logs.update({"sup": sup.item(), "lambda_u": method.lambda_u})
     if not torch.isfinite(loss):
         raise FloatingPointError(
             f"non-finite loss {loss.item()} at step {state.step}{_non_finite_inputs(batch)} ({logs})"

@@ -15,18 +15,17 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from threedrest.config import Config
+from threedrest.config import Config, coerce
 from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, load_run, run, run_dir_for
+from threedrest.semi.methods import ABLATION_ROWS
 
 MAIN_METHODS = ("supervised", "mean_teacher", "refteacher", "3drest")
-# The TSCS x QDW ablation: (tscs, qdw) per row; (False, False) is 3DResT's loop as a plain Mean Teacher.
-ABLATION_ROWS = ((False, False), (True, False), (False, True), (True, True))
 
 
 def parse_list(text: str | Iterable[Any], kind: type = float) -> list[Any]:
     """Notebook parameters are flat literals: "0,1,2" -> [0, 1, 2] (a list passes through)."""
     items = text.split(",") if isinstance(text, str) else list(text)
-    return [kind(str(item).strip()) for item in items if str(item).strip()]
+    return [coerce(str(item).strip(), kind.__name__, f"list item {item!r}") for item in items if str(item).strip()]
 
 
 def configs(profile: str, seeds: Iterable[int], grid: Iterable[dict[str, Any]], **common: Any) -> list[Config]:
@@ -46,7 +45,7 @@ def ablation_grid(ratio: float) -> list[dict[str, Any]]:
         {"method": "mean_teacher", "label_ratio": ratio}
         if not (t or q)
         else {"method": "3drest", "label_ratio": ratio, "tscs": t, "qdw": q}
-        for t, q in ABLATION_ROWS
+        for t, q in ABLATION_ROWS.values()
     ]
 
 

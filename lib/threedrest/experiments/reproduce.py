@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from threedrest.config import get_profile
+from threedrest.config import coerce, get_profile
 from threedrest.experiments import report
 from threedrest.io import atomic_write_csv
 from threedrest.paths import project_root, resolve
@@ -35,23 +35,12 @@ def notebooks(root: Path | None = None) -> list[Path]:
     return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def _coerce(value: Any, kind: str, where: str) -> Any:
-    if not isinstance(value, str) or kind in ("str", "None"):
-        return value
-    try:
-        if kind == "bool":
-            return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}[value.lower()]
-        return {"int": int, "float": float}[kind](value) if kind in ("int", "float") else value
-    except (KeyError, ValueError):
-        raise ValueError(f"{where}: expected a {kind}, got {value!r}") from None
-
-
 def notebook_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
     """The parameters ``path`` declares, converted to their declared types (``-p`` gives strings)."""
     import papermill
 
     declared = papermill.inspect_notebook(str(path))
-    return {name: _coerce(value, declared[name]["inferred_type_name"], f"{path.name}: parameter {name!r}")
+    return {name: coerce(value, declared[name]["inferred_type_name"], f"{path.name}: parameter {name!r}")
             for name, value in parameters.items() if name in declared}  # fmt: skip
 
 

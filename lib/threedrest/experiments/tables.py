@@ -17,6 +17,7 @@ from threedrest.config import Config
 from threedrest.experiments import report
 from threedrest.experiments.runs import RunResult
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from threedrest.semi.methods import ABLATION_ROWS
 
 RUN_COLUMNS = [
     "method",
@@ -139,18 +140,13 @@ def gain_over(
             "method_std": float(a["miou_std"].iloc[0]), "baseline_std": float(b["miou_std"].iloc[0])}  # fmt: skip
 
 
-# method label -> (TSCS, QDW); the loop with neither is Mean Teacher (experiments.ablation_grid)
-ABLATION_ORDER = {"mean_teacher": (False, False), "3drest-noQDW": (True, False),
-                  "3drest-noTSCS": (False, True), "3drest": (True, True)}  # fmt: skip
-
-
 def ablation_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
     """The four TSCS x QDW rows, in the paper's order, with check marks."""
-    part = df[df["method"].isin(list(ABLATION_ORDER)) & (df["model"] == model)]
+    part = df[df["method"].isin(list(ABLATION_ROWS)) & (df["model"] == model)]
     table = results_table(part, keys=("method",))
-    table.insert(1, "TSCS", [("yes" if ABLATION_ORDER[m][0] else "no") for m in table["method"]])
-    table.insert(2, "QDW", [("yes" if ABLATION_ORDER[m][1] else "no") for m in table["method"]])
-    order = {m: i for i, m in enumerate(ABLATION_ORDER)}
+    table.insert(1, "TSCS", [("yes" if ABLATION_ROWS[m][0] else "no") for m in table["method"]])
+    table.insert(2, "QDW", [("yes" if ABLATION_ROWS[m][1] else "no") for m in table["method"]])
+    order = {m: i for i, m in enumerate(ABLATION_ROWS)}
     return table.sort_values("method", key=lambda col: col.map(order)).reset_index(drop=True)
 
 

@@ -182,4 +182,16 @@ class ReferModel(nn.Module):
         return logits, torch.sigmoid(self.score(root)).squeeze(-1)
 
 
-__all__ = ["PAD_LOGIT", "ModelOutput", "ReferModel", "mask2former_allowed"]
+def forward(model: nn.Module, batch: Batch, amp: bool = False) -> ModelOutput:
+    """The model on a batch; with ``amp`` (cuda) under bf16 autocast, outputs back in float32 for the losses."""
+    if not amp:
+        return model(batch)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = model(batch)
+    as_float = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in vars(out).items()}
+    for key in ("sp_logits", "scores", "attn"):
+        as_float[key] = [t.float() for t in as_float[key]]
+    return ModelOutput(**as_float)
+
+
+__all__ = ["PAD_LOGIT", "ModelOutput", "ReferModel", "forward", "mask2former_allowed"]

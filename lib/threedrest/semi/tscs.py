@@ -1,21 +1,33 @@
-"""TSCS, teacher-student consistency-based sampling (3DResT).
+"""TSCS, teacher-student consistency-based sampling (3DResT): everything it does, in one file.
 
     correl_i = IoU(M_student_i, M_teacher_i);   promote sample i to the labelled set if correl_i > s
 
 A promoted sample counts in L_sup with the teacher's mask as its label. Kit choices (METHOD.md):
-online promotion per batch, once per sample, label frozen at promotion, no demotion. An empty
-teacher mask gets correl 0 (not 1, although teacher and student "agree"), so an empty pseudo-label
-is never promoted: every ScanRefer description refers to an object.
+online promotion per batch, once per sample, label frozen at promotion, no demotion; or a periodic
+``sweep`` over the whole unlabelled pool on unaugmented scenes. An empty teacher mask gets correl 0
+(not 1, although teacher and student "agree"), so an empty pseudo-label is never promoted: every
+ScanRefer description refers to an object.
+
+The pieces, in the order the loop meets them: ``relabel`` (a labelled batch's promoted samples carry
+their frozen pseudo-masks), ``consistency`` and ``select`` (the decision), ``promote`` (kept samples
+move from the unlabelled stream to the labelled one, with the IoU of their pseudo-mask against the
+hidden truth logged for analysis only), ``sweep`` (the periodic alternative).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
+
+from threedrest.metrics import point_iou_from_superpoints
+from threedrest.net.batching import Batch
+from threedrest.net.decoder import forward
+from threedrest.sampler import BatchStream
 
 
 def consistency(
@@ -142,4 +154,70 @@ class PromotedPool:
         self._rows = [(int(s), int(i), float(c), float(t)) for s, i, c, t in rows]
 
 
-__all__ = ["PromotedPool", "consistency", "select"]
+class LoopState(Protocol):
+    """What TSCS reads and changes of the training loop's state."""
+
+    step: int
+    student: torch.nn.Module
+    teacher: torch.nn.Module | None
+    pool: PromotedPool
+    lb_stream: BatchStream
+    ulb_stream: BatchStream | None
+
+
+def relabel(batch: Batch, pool: PromotedPool, positions: list[int]) -> Batch:
+    """A labelled batch whose promoted samples carry their frozen pseudo-mask as the target (in place)."""
+    for row, position in enumerate(positions):
+        if position in pool:
+            mask = torch.from_numpy(pool.mask_of(position)).to(batch.sp_target.dtype)
+            n = mask.shape[0]
+            batch.sp_target[row, :n] = mask
+            mentioned = batch.sample_target[row, :n] == 0.5
+            batch.sample_target[row, :n] = torch.where(mask > 0, 1.0, torch.where(mentioned, 0.5, 0.0))
+    return batch
+
+
+def promote(
+    state: LoopState, positions: list[int], batch: Batch, t_hard: Tensor, correl: Tensor, keep: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Kept pseudo-labels join the labelled pool (frozen masks) and leave the unlabelled stream.
+
+    Returns (newly promoted (B,) bool, IoU (B,) of each teacher mask with the hidden truth). The
+    truth is read for the log only (the precision of promotions); no decision uses it.
+    """
+    true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
+    new = state.pool.promote(state.step, torch.tensor(positions), t_hard, correl, keep, true_iou, sp_mask=batch.sp_mask)
+    promoted = [p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new]
+    if promoted:
+        state.lb_stream.add(promoted)
+        state.ulb_stream.remove(promoted)
+    return new, true_iou
+
+
+@torch.no_grad()
+def sweep(
+    state: LoopState,
+    collate: Callable[[list[int]], Batch],
+    threshold: float,
+    point_level: bool = False,
+    amp: bool = False,
+    batch_size: int = 64,
+) -> int:
+    """The periodic alternative to online promotion: score every sample left in the unlabelled pool
+    (teacher and student on the unaugmented scene) and promote those with correl > s at once.
+    ``collate`` turns dataset positions into a batch on the training device. Every rank runs the same
+    sweep on identical weights, so the pools stay identical. Returns the number promoted."""
+    positions = list(state.ulb_stream.pool)
+    promoted = 0
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start : start + batch_size]
+        batch = collate(chunk)
+        t_hard = forward(state.teacher, batch, amp).mask(batch.sp_mask)
+        s_hard = forward(state.student, batch, amp).mask(batch.sp_mask)
+        correl = consistency(s_hard, t_hard, batch.sp_mask, batch.sp_sizes if point_level else None)
+        new, _ = promote(state, chunk, batch, t_hard, correl, select(correl, threshold))
+        promoted += int(new.sum())
+    return promoted
+
+
+__all__ = ["LoopState", "PromotedPool", "consistency", "promote", "relabel", "select", "sweep"]
