@@ -48,7 +48,14 @@ def test_refteacher_weights_by_confidence_with_threshold_and_half_lambda() -> No
     d = method.decide(UnsupTerms(LOSS, CORREL, CONF))
     assert d.weights.tolist() == pytest.approx([0.9, 0.0, 0.6, 0.0])
     assert d.loss.item() == pytest.approx((0.9 * 1 + 0.6 * 3) / 4)
-    assert method.lambda_u == 0.5
+    # one lambda_u per run, the config's: RefTeacher's 0.5 comes from the grids, so it is in the hash
+    assert method.lambda_u == SSLConfig().lambda_u == 1.0
+    assert not hasattr(SSLConfig(), "rt_lambda_u")
+    from threedrest.experiments import grids
+
+    rt, drest = grids.configs("smoke", [0], [{"method": "refteacher"}, {"method": "3drest"}])
+    assert (rt.ssl.lambda_u, drest.ssl.lambda_u) == (0.5, 1.0)
+    assert grids.configs("smoke", [0], [{"method": "refteacher", "lambda_u": 0.3}])[0].ssl.lambda_u == 0.3
 
 
 def test_gradient_flows_to_losses_but_not_weights() -> None:

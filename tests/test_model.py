@@ -35,6 +35,7 @@ def make_batch(n_sp: list[int], n_words: list[int], seed: int = 0, s_pad: int = 
         n_target=(target * sizes).sum(1),
         sp_target=target,
         sample_target=target,
+        sp_mentioned=target.bool(),
         word_feats=torch.randn(b, t, D, generator=g) * word_mask[..., None],
         word_ids=torch.randint(2, VOCAB, (b, t), generator=g) * word_mask,
         word_mask=word_mask,

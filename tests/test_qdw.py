@@ -24,7 +24,8 @@ def test_weights_and_stats() -> None:
 def test_student_equal_to_teacher_has_weight_one() -> None:
     mask = torch.tensor([[True, False, True], [False, True, True]])
     w, _ = weights(consistency(mask, mask, sp_sizes=torch.tensor([[3, 4, 5], [1, 1, 2]])))
-    assert w.tolist() == [1.0, 1.0]
+    # 8 and 3 agreeing points: 8 / (8 + 1e-6) and 3 / (3 + 1e-6), the kit's one IoU convention
+    assert w.tolist() == torch.tensor([8 / (8 + 1e-6), 3 / (3 + 1e-6)]).tolist()
 
 
 def test_normalisations_by_hand() -> None:

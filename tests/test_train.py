@@ -114,3 +114,78 @@ def test_tscs_sweep_mode_promotes_only_at_sweeps() -> None:
     assert len(log) > 0 and set(log["step"]) <= {43, 46}
     assert sum(entry["swept_promotions"] for entry in logs if "swept_promotions" in entry) == len(log)
     assert not set(state.pool.indices().tolist()) & set(state.ulb_stream.pool)
+
+
+def _after_handover(cfg: Config):
+    ws = Workspace.for_config(cfg)
+    state = init_state(cfg, ws)
+    method = build_method(cfg.ssl)
+    while state.teacher is None:
+        train_step(cfg, ws, state, method)
+    return ws, state, method
+
+
+def test_unlabelled_terms_never_read_the_hidden_target(monkeypatch) -> None:
+    """Changing the hidden target of the unlabelled samples must not change any unlabelled loss term
+    (the old loop recovered 'mentioned' objects from the sampling target, which held the target)."""
+    import copy
+
+    from threedrest import train
+
+    # Mean Teacher: every pseudo-label has weight 1, so a changed loss term cannot hide behind a zero weight
+    cfg = Config.from_flat("smoke", method="mean_teacher", label_ratio=0.3, burn_in_steps=2)
+    ws, state, method = _after_handover(cfg)
+    real_collate = ws.collate
+
+    def other_target(samples):  # every sample now "refers" to superpoint 0 alone
+        batch = real_collate(samples)
+        batch.sp_target = torch.zeros_like(batch.sp_target)
+        batch.sp_target[:, 0] = 1.0
+        batch.sp_target_count = batch.sp_target * batch.sp_sizes
+        batch.n_target = batch.sp_target_count.sum(1)
+        batch.sample_target = torch.where(batch.sp_target > 0, 1.0, batch.sample_target.clamp(max=0.5))
+        return batch
+
+    results = []
+    for collate in (real_collate, other_target):
+        twin = copy.deepcopy(state)
+        monkeypatch.setattr(ws, "collate", collate)
+        loss, logs = train.unsupervised_terms(cfg, ws, twin, method)
+        results.append((loss.item(), logs["correl"], [r["weight"] for r in twin.pseudo_log]))
+    assert results[0][0] > 0 and results[0] == results[1]
+
+
+def test_consistency_counts_only_superpoints_both_views_contain(monkeypatch) -> None:
+    from threedrest import train
+    from threedrest.net import augment
+    from threedrest.semi import tscs
+
+    cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.3, burn_in_steps=2)
+    ws, state, method = _after_handover(cfg)
+    seen = {}
+    real_strong, real_consistency = augment.strong, tscs.consistency
+
+    def strong(batch, gen, *args):
+        view = real_strong(batch, gen, *args)
+        seen["scene"], seen["student_view"] = batch.sp_mask.clone(), view.sp_mask.clone()
+        return view
+
+    def consistency(s_hard, t_hard, sp_mask=None, sp_sizes=None):
+        seen["valid"] = sp_mask.clone()
+        return real_consistency(s_hard, t_hard, sp_mask, sp_sizes)
+
+    monkeypatch.setattr(augment, "strong", strong)
+    monkeypatch.setattr(tscs, "consistency", consistency)
+    train.unsupervised_terms(cfg, ws, state, method)
+    dropped = seen["valid"] != seen["student_view"]
+    assert not dropped.any(), "superpoints the student's view dropped must not count as disagreement"
+    assert (seen["scene"] & ~seen["student_view"]).any(), "the strong view dropped nothing: the test would be vacuous"
+
+
+def test_one_lambda_u_applied_once_and_logged() -> None:
+    cfg = Config.from_flat("smoke", method="refteacher", label_ratio=0.3, burn_in_steps=2, lambda_u=0.25, steps=5)
+    _, logs = _steps(cfg, 5)
+    semi = [log for log in logs if log["phase"] == "semi"]
+    assert semi and all(log["lambda_u"] == 0.25 for log in logs)
+    for log in semi:
+        assert log["loss"] == pytest.approx(log["sup"] + 0.25 * log["unsup"], rel=1e-6)

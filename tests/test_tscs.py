@@ -23,9 +23,11 @@ def test_consistency_superpoint_and_point_level() -> None:
     # points, sizes (1, 10, 2, 5): |S&T| = 10, |S|T| = 1 + 10 + 2 = 13 -> 10/13
     sizes = torch.tensor([[1, 10, 2, 5]])
     assert consistency(student, teacher, sp_sizes=sizes).item() == pytest.approx(10 / 13)
-    # a padded superpoint where only the student fires is ignored: (1, 1, 0 | 1) -> 2/2
-    assert consistency(_b([[1, 1, 0, 1]]), _b([[1, 1, 0, 0]]), _b([[1, 1, 1, 0]])).item() == 1.0
-    assert consistency(teacher, teacher).item() == 1.0  # identical masks: exactly 1
+    # a padded superpoint where only the student fires is ignored: (1, 1, 0 | 1) -> 2 / (2 + 1e-6), the
+    # kit's one IoU convention (metrics.iou_from_counts), the same formula as the evaluation metric
+    expected = torch.tensor(2 / (2 + 1e-6), dtype=torch.float32).item()
+    assert consistency(_b([[1, 1, 0, 1]]), _b([[1, 1, 0, 0]]), _b([[1, 1, 1, 0]])).item() == expected
+    assert consistency(teacher, teacher).item() == torch.tensor(2 / (2 + 1e-6)).item()  # identical masks
 
 
 def test_empty_teacher_mask_is_never_promoted() -> None:

@@ -92,7 +92,6 @@ class SSLConfig:
     pseudo_label: str = "hard"  # kit choice: "hard" (sigmoid >= 0.5) or "soft" probabilities
     pseudo_level: str = "superpoint"  # kit choice: "superpoint" or "point"
     strong_aug: bool = True  # kit choice: weak view to the teacher, strong view to the student
-    rt_lambda_u: float = 0.5  # RefTeacher-style: L = L_sup + 0.5 L_unsup (RefTeacher's value)
     rt_conf_threshold: float = 0.0  # RefTeacher-style: drop pseudo-labels below this confidence
     rt_attn_weight: float = 0.0  # RefTeacher-style attention imitation (paper value 0.1)
 

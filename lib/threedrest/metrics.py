@@ -7,7 +7,9 @@ Per description i (METHOD.md, Metrics; 3D-STMN ``tools/test.py``)::
     Acc@k  = mean_i [IoU_i > k]                (strict >, k = 0.25, 0.5)
 
 reported for the *unique*, *multiple* and *overall* subsets. The 1e-6 makes two empty masks score
-0 (the formula, not a special case): a model that predicts nothing is never rewarded.
+0 (the formula, not a special case): a model that predicts nothing is never rewarded. Every IoU in
+the kit (these metrics, TSCS's teacher-student consistency, the pseudo-label quality log) goes
+through :func:`iou_from_counts`, so there is one convention for empty masks.
 """
 
 from __future__ import annotations
@@ -15,19 +17,25 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from torch import Tensor
 
 EPS = 1e-6
 
 
-def mask_iou(pred: Tensor, gt: Tensor) -> Tensor:
-    """IoU of binary masks over the last dim: |P&G| / (|P|G| + 1e-6); both empty -> 0."""
+def iou_from_counts(inter: Tensor, union: Tensor) -> Tensor:
+    """The kit's one IoU: |P&G| / (|P|G| + 1e-6) from (weighted) counts; both masks empty -> 0."""
+    return (inter.double() / (union.double() + EPS)).float()
+
+
+def mask_iou(pred: Tensor, gt: Tensor, weight: Tensor | None = None) -> Tensor:
+    """IoU of binary masks over the last dim; ``weight`` counts each element that many times
+    (e.g. a superpoint's points, or 0 for superpoints one of two views does not contain)."""
     if pred.shape != gt.shape:
         raise ValueError(f"mask_iou: pred shape {tuple(pred.shape)} != gt shape {tuple(gt.shape)}")
     pred, gt = pred.bool(), gt.bool()
-    inter = (pred & gt).sum(-1).double()
-    union = (pred | gt).sum(-1).double()
-    return (inter / (union + EPS)).float()
+    w = torch.ones_like(pred, dtype=torch.float64) if weight is None else weight.double()
+    return iou_from_counts(((pred & gt) * w).sum(-1), ((pred | gt) * w).sum(-1))
 
 
 def point_iou_from_superpoints(
@@ -51,7 +59,7 @@ def point_iou_from_superpoints(
     inter = (pred * sp_target_count.double()).sum(-1)
     size = (pred * sp_sizes.double()).sum(-1)
     union = size + n_target.double() - inter
-    return (inter / (union + EPS)).float()
+    return iou_from_counts(inter, union)
 
 
 def _as_numpy(values: Tensor | np.ndarray) -> np.ndarray:
@@ -87,4 +95,4 @@ def summarize(ious: Tensor | np.ndarray, unique: Tensor | np.ndarray) -> dict[st
     return out
 
 
-__all__ = ["EPS", "acc_at", "mask_iou", "miou", "point_iou_from_superpoints", "summarize"]
+__all__ = ["EPS", "acc_at", "iou_from_counts", "mask_iou", "miou", "point_iou_from_superpoints", "summarize"]

@@ -126,8 +126,7 @@ def unsupervised_terms(
     t_probs = torch.sigmoid(t_out.sp_logits[-1])
     t_hard = (t_probs >= 0.5) & batch_l.sp_mask
     pseudo = t_hard.float() if cfg.ssl.pseudo_label == "hard" else t_probs * batch_l.sp_mask
-    mentioned = batch_l.sample_target == 0.5
-    sample_target = torch.where(t_hard, 1.0, torch.where(mentioned, 0.5, 0.0))
+    sample_target = tscs.sampling_target(t_hard, batch_l.sp_mentioned)  # no hidden label is read
 
     s_out = forward(state.student, view_s, _amp(cfg))
     terms = referring_loss(
@@ -135,7 +134,8 @@ def unsupervised_terms(
     )
     s_hard = s_out.mask(view_s.sp_mask)
     sizes = batch_l.sp_sizes if cfg.ssl.pseudo_level == "point" else None
-    correl = distributed.gather_rows(tscs.consistency(s_hard, t_hard, batch_l.sp_mask, sizes), n)
+    shared = view_s.sp_mask & view_w.sp_mask  # superpoints both views contain
+    correl = distributed.gather_rows(tscs.consistency(s_hard, t_hard, shared, sizes), n)
     attn_mse = None
     if cfg.ssl.rt_attn_weight > 0:
         pairs = zip(s_out.attn, t_out.attn, strict=True)

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from threedrest.config import Config, coerce
 from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, load_run, run, run_dir_for
-from threedrest.semi.methods import ABLATION_ROWS
+from threedrest.semi.methods import ABLATION_ROWS, METHOD_SETTINGS
 
 MAIN_METHODS = ("supervised", "mean_teacher", "refteacher", "3drest")
 
@@ -29,8 +29,13 @@ def parse_list(text: str | Iterable[Any], kind: type = float) -> list[Any]:
 
 
 def configs(profile: str, seeds: Iterable[int], grid: Iterable[dict[str, Any]], **common: Any) -> list[Config]:
-    """One config per (grid point, seed), all from ``profile`` with ``common`` overrides."""
-    return [Config.from_flat(profile, **{**common, **point, "seed": seed}) for point in grid for seed in seeds]
+    """One config per (grid point, seed), all from ``profile`` with ``common`` overrides; a method's
+    kit settings (``METHOD_SETTINGS``, e.g. RefTeacher's lambda_u 0.5) apply unless set explicitly."""
+    out = []
+    for point in grid:
+        settings = METHOD_SETTINGS.get(point.get("method", common.get("method", "")), {})
+        out += [Config.from_flat(profile, **{**settings, **common, **point, "seed": seed}) for seed in seeds]
+    return out
 
 
 def main_grid(ratio: float) -> list[dict[str, Any]]:

@@ -35,7 +35,8 @@ class Batch:
     sp_target_count: Tensor  # (B, S) float: target points per superpoint
     n_target: Tensor  # (B,) float: target points in the scene
     sp_target: Tensor  # (B, S) float in [0, 1]
-    sample_target: Tensor  # (B, S) float in {0, 0.5, 1}
+    sample_target: Tensor  # (B, S) float in {0, 0.5, 1}: 1 on the target, 0.5 on other mentioned objects
+    sp_mentioned: Tensor  # (B, S) bool: superpoint of an object whose class word is in the sentence (no label)
     word_feats: Tensor | None  # (B, T, D) float32 (MiniLM) or None
     word_ids: Tensor | None  # (B, T) long (GRU) or None
     word_mask: Tensor  # (B, T) bool
@@ -117,8 +118,8 @@ class ReferDataset(torch.utils.data.Dataset):
         scene = self.scenes[record["scene_id"]]
         obj = int(record["object_id"])
         count = scene["counts"][scene["row"][obj]]
-        sample_target = torch.isin(scene["majority_class"], self.mentioned[i]).float() * 0.5
-        sample_target[scene["majority"] == obj] = 1.0
+        sp_mentioned = torch.isin(scene["majority_class"], self.mentioned[i])  # from the sentence alone
+        sample_target = torch.where(scene["majority"] == obj, 1.0, sp_mentioned.float() * 0.5)
         sample = {
             "sp_feats": scene["sp_feats"],
             "sp_xyz": scene["sp_xyz"],
@@ -126,6 +127,7 @@ class ReferDataset(torch.utils.data.Dataset):
             "sp_target_count": count,
             "n_target": count.sum(),
             "sample_target": sample_target,
+            "sp_mentioned": sp_mentioned,
             "index": i,
             "unique": bool(record.get("unique", False)),
             "uid": record["uid"],
@@ -163,6 +165,7 @@ def collate(samples: list[dict[str, Any]]) -> Batch:
         n_target=torch.stack([torch.as_tensor(s["n_target"], dtype=torch.float32) for s in samples]),
         sp_target=sp_target_count / sp_sizes.clamp(min=1),
         sample_target=pad("sample_target"),
+        sp_mentioned=pad("sp_mentioned"),
         word_feats=words.float() if text_key == "word_feats" else None,
         word_ids=words if text_key == "word_ids" else None,
         word_mask=word_mask,

@@ -6,8 +6,8 @@ per-sample loss against the pseudo-mask. A method only decides how those per-sam
 
     supervised    no unlabelled term at all
     mean_teacher  w_i = 1 for every pseudo-label
-    refteacher    w_i = teacher confidence (score head), optional threshold and attention imitation,
-                  L = L_sup + 0.5 L_unsup (RefTeacher's weight)
+    refteacher    w_i = teacher confidence (score head), optional threshold and attention imitation;
+                  the grids run it with lambda_u = 0.5 (RefTeacher's weight, ``METHOD_SETTINGS``)
     3drest        TSCS: correl_i > s promotes sample i into the labelled pool (weight 0 here, L_sup
                   from then on); QDW: w_i = correl_i for the others (w_i = 1 with QDW off)
 """
@@ -39,6 +39,11 @@ class UnsupDecision:
     weights: Tensor  # (B,) weight of each unlabelled sample
     promote: Tensor  # (B,) bool: TSCS promotions (into the labelled pool)
     logs: dict[str, float] = field(default_factory=dict)
+
+
+# Settings a method is run with in the kit's grids unless the caller sets them: RefTeacher weighs its
+# unsupervised loss by 0.5. One lambda_u per run, in the config (so in its hash and provenance).
+METHOD_SETTINGS: dict[str, dict[str, float]] = {"refteacher": {"lambda_u": 0.5}}
 
 
 class Method:
@@ -75,10 +80,6 @@ class RefTeacher(Method):
 
     name = "refteacher"
     uses_teacher = True
-
-    @property
-    def lambda_u(self) -> float:
-        return self.ssl.rt_lambda_u
 
     def decide(self, terms: UnsupTerms) -> UnsupDecision:
         w = terms.teacher_confidence.detach().clamp(0.0, 1.0)

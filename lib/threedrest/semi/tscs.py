@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from threedrest.metrics import point_iou_from_superpoints
+from threedrest.metrics import mask_iou, point_iou_from_superpoints
 from threedrest.net.batching import Batch
 from threedrest.net.decoder import forward
 from threedrest.sampler import BatchStream
@@ -33,21 +33,15 @@ from threedrest.sampler import BatchStream
 def consistency(
     student_sp_mask: Tensor, teacher_sp_mask: Tensor, sp_mask: Tensor | None = None, sp_sizes: Tensor | None = None
 ) -> Tensor:
-    """correl (B,): IoU of the hard masks, over superpoints, or over points when ``sp_sizes`` is given.
-
-    Point level weights each superpoint by its number of points (the IoU of the masks broadcast to
-    points). correl = 0 where the teacher mask is empty. Not differentiable (hard masks).
-    """
+    """correl (B,): IoU of the hard masks over the superpoints in ``sp_mask`` (the loop passes those
+    both views contain: a superpoint the student's view dropped is no disagreement), counted per
+    superpoint, or per point when ``sp_sizes`` is given. The kit's one IoU (``metrics.iou_from_counts``):
+    an empty teacher mask gives 0. Not differentiable (hard masks)."""
     if student_sp_mask.shape != teacher_sp_mask.shape:
         raise ValueError(f"student mask {tuple(student_sp_mask.shape)} != teacher mask {tuple(teacher_sp_mask.shape)}")
     valid = torch.ones_like(student_sp_mask, dtype=torch.bool) if sp_mask is None else sp_mask.bool()
     weight = valid.double() if sp_sizes is None else valid.double() * sp_sizes.double()
-    student, teacher = student_sp_mask.bool(), teacher_sp_mask.bool()
-    inter = ((student & teacher) * weight).sum(-1)
-    union = ((student | teacher) * weight).sum(-1)
-    teacher_size = (teacher * weight).sum(-1)
-    correl = torch.where(teacher_size > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
-    return correl.float()
+    return mask_iou(student_sp_mask, teacher_sp_mask, weight)
 
 
 def select(correl: Tensor, threshold: float) -> Tensor:
@@ -165,6 +159,12 @@ class LoopState(Protocol):
     ulb_stream: BatchStream | None
 
 
+def sampling_target(sp_pseudo: Tensor, sp_mentioned: Tensor) -> Tensor:
+    """3D-STMN's sampling target for a pseudo-label: 1 on the pseudo-mask, 0.5 on objects the sentence
+    names, 0 elsewhere. Built from the sentence alone, never from the hidden target."""
+    return torch.where(sp_pseudo.bool(), 1.0, torch.where(sp_mentioned.bool(), 0.5, 0.0))
+
+
 def relabel(batch: Batch, pool: PromotedPool, positions: list[int]) -> Batch:
     """A labelled batch whose promoted samples carry their frozen pseudo-mask as the target (in place)."""
     for row, position in enumerate(positions):
@@ -172,8 +172,7 @@ def relabel(batch: Batch, pool: PromotedPool, positions: list[int]) -> Batch:
             mask = torch.from_numpy(pool.mask_of(position)).to(batch.sp_target.dtype)
             n = mask.shape[0]
             batch.sp_target[row, :n] = mask
-            mentioned = batch.sample_target[row, :n] == 0.5
-            batch.sample_target[row, :n] = torch.where(mask > 0, 1.0, torch.where(mentioned, 0.5, 0.0))
+            batch.sample_target[row, :n] = sampling_target(mask > 0, batch.sp_mentioned[row, :n])
     return batch
 
 
@@ -220,4 +219,4 @@ def sweep(
     return promoted
 
 
-__all__ = ["LoopState", "PromotedPool", "consistency", "promote", "relabel", "select", "sweep"]
+__all__ = ["LoopState", "PromotedPool", "consistency", "promote", "relabel", "sampling_target", "select", "sweep"]
