@@ -108,14 +108,27 @@ def supervised_terms(cfg: Config, ws: Workspace, state: TrainState) -> tuple[tor
     return distributed.global_rows(sup["total"], n).mean(), batch
 
 
-def unsupervised_terms(
-    cfg: Config, ws: Workspace, state: TrainState, method: Method
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """L_unsup on one unlabelled batch: teacher pseudo-labels on the weak view, student on the strong
-    view, the method's weights; TSCS promotions happen here. Returns (L_unsup before lambda_u, logs)."""
-    device = cfg.train.device
-    positions = state.ulb_stream.next()
-    batch = ws.collate([ws.train[p] for p in positions]).to(device)
+@dataclass
+class UnlabelledStep:
+    """One unlabelled batch seen by teacher and student: what the loop (and notebook 03) inspects.
+
+    Per-sample vectors are global (all ranks' rows); masks and model outputs are this rank's rows.
+    """
+
+    positions: list[int]  # dataset positions of the unlabelled samples
+    batch: Any  # the global batch (hidden targets inside are read by the analysis log only)
+    view_w: Any  # the teacher's weak view (this rank's rows)
+    view_s: Any  # the student's strong view (this rank's rows)
+    t_hard: torch.Tensor  # (B, S) teacher pseudo-mask, sigmoid >= 0.5
+    s_hard: torch.Tensor  # (B, S) student mask on the strong view
+    correl: torch.Tensor  # (B,) TSCS consistency over the superpoints both views contain
+    terms: UnsupTerms  # what the method weighs (per-sample loss with grad, correl, teacher confidence)
+
+
+def unlabelled_step(cfg: Config, ws: Workspace, state: TrainState, positions: list[int]) -> UnlabelledStep:
+    """Teacher pseudo-labels on the weak view, the student on the strong view, their consistency and
+    the student's per-sample loss against the pseudo-labels (3DResT's per-iteration quantities)."""
+    batch = ws.collate([ws.train[p] for p in positions]).to(cfg.train.device)
     view_w = augment.weak(batch, state.aug_generator)
     view_s = augment.strong(batch, state.aug_generator) if cfg.ssl.strong_aug else view_w
     n = len(batch)  # global batch; the *_l names below are this rank's rows (all rows with one process)
@@ -144,16 +157,25 @@ def unsupervised_terms(
         )
     confidence = distributed.gather_rows(t_out.scores[-1].detach(), n)
     per_sample = distributed.global_rows(terms["total"], n)
-    decision = method.decide(UnsupTerms(per_sample, correl, confidence, attn_mse))
+    unsup = UnsupTerms(per_sample, correl, confidence, attn_mse)
+    return UnlabelledStep(positions, batch, view_w, view_s, t_hard, s_hard, correl, unsup)
 
-    t_hard = distributed.gather_rows(t_hard, n)  # global from here on: identical TSCS pool on every rank
-    new, true_iou = tscs.promote(state, positions, batch, t_hard, correl, decision.promote)
-    columns = (positions, correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist())
+
+def unsupervised_terms(
+    cfg: Config, ws: Workspace, state: TrainState, method: Method
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """L_unsup on the next unlabelled batch: the method weighs the per-sample losses; TSCS promotions
+    happen here. Returns (L_unsup before lambda_u, logs)."""
+    step = unlabelled_step(cfg, ws, state, state.ulb_stream.next())
+    decision = method.decide(step.terms)
+    t_hard = distributed.gather_rows(step.t_hard, len(step.batch))  # global: identical TSCS pool on every rank
+    new, true_iou = tscs.promote(state, step.positions, step.batch, t_hard, step.correl, decision.promote)
+    columns = (step.positions, step.correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist())
     for p, c, t, w, k in zip(*columns, strict=True):
         state.pseudo_log.append(
             {"step": state.step, "index": p, "correl": c, "true_iou": t, "weight": w, "promoted": k}
         )
-    logs = {"unsup": decision.loss.item(), "correl": float(correl.mean()), "pseudo_iou": float(true_iou.mean())}
+    logs = {"unsup": decision.loss.item(), "correl": float(step.correl.mean()), "pseudo_iou": float(true_iou.mean())}
     logs.update(decision.logs)
     return decision.loss, logs
 
