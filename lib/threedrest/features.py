@@ -44,6 +44,7 @@ from threedrest.backbone import (
     pretrain_backbone,
 )
 from threedrest.config import Config, parse_overrides
+from threedrest.data.splits import check_splits
 from threedrest.data.store import CLASSES, DatasetIndex, Scene
 from threedrest.io import atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, stable_hash
 
@@ -277,6 +278,7 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(cfg.train.num_threads)
     start = time.perf_counter()
     index = load_dataset_index(cfg)
+    check_splits(index)  # before backbone pre-training: an empty split says why and what to set
     timings: dict[str, Any] = {"dataset_s": time.perf_counter() - start}
     cache = FeatureCache(index, cfg)
     timings.update(cache.build())
