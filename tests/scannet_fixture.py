@@ -187,10 +187,11 @@ def rename_described(root: Path, split: str, scene_id: str, object_id: int, obje
 def write_all_cases(root: Path) -> dict[str, Any]:
     """One data root with every case the converter warns about (see docs/scanrefer.md, section 5).
 
-    scene0000_00 (train): a described refrigerator (official tsv spelling), a segGroup naming a segment
-    id absent from the segs file; scene0001_00 (train): a v1 raw-id label file, no axisAlignment line,
-    two segGroups sharing a segment; scene0002_00 (test): a described mini fridge, no ``<scene>.txt``,
-    a ScanRefer object_name ("toilet") that disagrees with its segGroup label ("chair").
+    scene0000_00 (ScanRefer train; the kit's val): a described refrigerator (official tsv spelling), a
+    segGroup naming a segment id absent from the segs file; scene0001_00 (ScanRefer train): a v1 raw-id
+    label file, no axisAlignment line, two segGroups sharing a segment; scene0002_00 (ScanRefer val, the
+    kit's test): a described mini fridge, no ``<scene>.txt``, an object_name ("toilet") that disagrees
+    with its segGroup label ("chair").
     """
     truth = write_dataset(root)
     fridge = add_described_object(root, "train", "scene0000_00", "refrigerator", "refrigerator")

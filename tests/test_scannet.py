@@ -18,6 +18,7 @@ from scannet_fixture import (
     rename_described,
     scan_file,
     scanrefer_records,
+    write_all_cases,
     write_dataset,
     write_json,
     write_labels_tsv,
@@ -420,6 +421,26 @@ def test_object_name_disagreeing_with_seggroup_warned(tmp_path: Path, data: tupl
         convert(tmp_path, root, strict=True)
     skipped = store.load_index(convert(tmp_path, root, strict=True, skip_bad=True))
     assert skipped.manifest["skip_counts"] == {"object_name_mismatch": 2} and len(skipped.descriptions) == 22
+
+
+def test_all_cases_summary(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Every case at once (scannet_fixture.write_all_cases): the printed summary counts and lists each."""
+    root = tmp_path / "data"
+    write_all_cases(root)
+    argv = ["--data-root", str(root), "--cache-dir", str(tmp_path / "cache"), "--workers", "2"]
+    assert scannet.main(argv) == 0
+    out = capsys.readouterr().out
+    print(out)  # the summary shown in the report (pytest -s)
+    # scene0000_00 is the held-out val scene: its refrigerator is unique (typed "others" it would be multiple)
+    assert "val          1        5            10        6         4   60.0%" in out
+    # test: the mini fridge, the trash can and the "toilet" (a chair by its label) leave every type alone
+    assert "test         1        5            10       10         0  100.0%" in out
+    assert "axis alignment: 1 scene(s) by <scene>.txt 'axisAlignment', 2 left unaligned (identity)" in out
+    assert ("warnings 6 (labels_ply_not_nyu40: 1, no_axis_alignment: 2, object_name_mismatch: 1, "
+            "segment_in_two_segGroups: 1, segment_not_in_segs: 1)") in out  # fmt: skip
+    assert out.count("\n  [") == 6 and "skipped" not in out
+    assert scannet.main([*argv, "--strict"]) == 1
+    assert "(an error under --strict)" in capsys.readouterr().err
 
 
 def test_time_100k_point_scene(tmp_path: Path, record_property: Callable) -> None:
