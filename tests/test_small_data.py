@@ -36,7 +36,7 @@ def test_empty_val_explained(tmp_path: Path, handful: Path) -> None:
     with pytest.raises(DataError) as err:
         check_splits(index)
     message = str(err.value)
-    assert "split(s) 'val' have no descriptions (train: 2 scenes / 16 descriptions, val: 0 scenes / 0 " in message
+    assert "split 'val' has no descriptions (train: 2 scenes / 16 descriptions, val: 0 scenes / 0 " in message
     assert "val is the 10% of ScanRefer_filtered_train.json scenes held out by seed 0 (2 scenes: " in message
     assert "scene0102_00, scene0117_00" in message
     assert "set val_from_train_scenes=1" in message and "1 of your 2 converted train scenes" in message
@@ -68,7 +68,7 @@ def test_cli_refuses_before_pretraining(tmp_path: Path, handful: Path, command: 
     assert cli([*argv, "--out", str(tmp_path / "runs")] if command == "train" else argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
-    assert "split(s) 'val' have no descriptions" in err and "val_from_train_scenes=1" in err
+    assert "split 'val' has no descriptions" in err and "val_from_train_scenes=1" in err
     assert not (index.root / "features").exists()
 
 

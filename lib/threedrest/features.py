@@ -278,7 +278,7 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(cfg.train.num_threads)
     start = time.perf_counter()
     index = load_dataset_index(cfg)
-    check_splits(index)  # before backbone pre-training: an empty split says why and what to set
+    check_splits(index, ("train", "val"))  # before backbone pre-training: an empty split says why and what to set
     timings: dict[str, Any] = {"dataset_s": time.perf_counter() - start}
     cache = FeatureCache(index, cfg)
     timings.update(cache.build())

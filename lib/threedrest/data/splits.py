@@ -83,20 +83,21 @@ def _advice(index: DatasetIndex, split: str) -> str:
             f"was converted; add one of those scans, or {fix}")  # fmt: skip
 
 
-def check_splits(index: DatasetIndex) -> dict[str, dict[str, int]]:
+def check_splits(index: DatasetIndex, needed: tuple[str, ...] = SPLITS) -> dict[str, dict[str, int]]:
     """Refuse, before any backbone pre-training or feature extraction, a dataset the pipeline cannot use.
 
     Training needs at least one description in each split (train: the labelled subset and the
-    backbone's labels; val: model selection; test: the reported numbers). Small ScanRefer copies
-    (a handful of scans) most often lack val; the message says why and what to set. Returns the
-    per-split counts.
+    backbone's labels; val: model selection; test: the reported numbers); ``features`` needs train
+    and val only. Small ScanRefer copies (a handful of scans) most often lack val; the message says
+    why and what to set. Returns the per-split counts.
     """
     counts = split_counts(index)
-    empty = [s for s in SPLITS if counts[s]["descriptions"] == 0]
+    empty = [s for s in needed if counts[s]["descriptions"] == 0]
     if empty:
         have = ", ".join(f"{s}: {c['scenes']} scenes / {c['descriptions']} descriptions" for s, c in counts.items())
         advice = "; ".join(_advice(index, s) for s in empty)
-        raise DataError(f"{index.root / 'descriptions.json'}: split(s) {', '.join(map(repr, empty))} have no "
-                        f"descriptions ({have}); each of train, val and test needs at least 1 scene with a "
-                        f"description. {advice}")  # fmt: skip
+        which = f"split {empty[0]!r} has" if len(empty) == 1 else f"splits {', '.join(map(repr, empty))} have"
+        need = " and ".join(needed)
+        raise DataError(f"{index.root / 'descriptions.json'}: {which} no descriptions ({have}); "
+                        f"{need} each need at least 1 scene with a description here. {advice}")  # fmt: skip
     return counts
