@@ -90,10 +90,11 @@ def build_scene(
         if not present.all():
             absent = np.unique(segments[~present])
             kept = np.unique(segments[present]).size
+            left = f"the object keeps its other {kept} segment(s)" if kept else "the object covers no vertex"
             warned.append(_warning(scene_id, "segment_not_in_segs",
                                    f"{agg}: segGroup objectId {oid} ({obj['label']!r}) field 'segments' names "
                                    f"{absent.size} segment id(s) absent from {segs_file} (first: {int(absent[0])}); "
-                                   f"the object keeps its other {kept} segment(s)"))  # fmt: skip
+                                   f"{left}"))  # fmt: skip
         pos = np.unique(pos[present])
         previous = sp_instance[pos]
         for other in np.unique(previous[previous >= 0]):
@@ -135,13 +136,21 @@ def conversion_path(out_root: Path, scene_id: str) -> Path:
     return Path(out_root) / "scenes" / f"{scene_id}.conversion.json"
 
 
-def _cached_conversion(out_root: Path, scene_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-    """The stored conversion record when its inputs match today's files exactly, else None."""
+def _cached_conversion(
+    out_root: Path, scene_id: str, inputs: dict[str, Any]
+) -> tuple[store.Scene | None, dict[str, Any] | None]:
+    """The cached scene and its conversion record when the record's inputs match today's files exactly
+    and the scene file loads; else ``(None, None)`` (missing, stale or corrupted: rebuild it)."""
     try:
         record = json.loads(conversion_path(out_root, scene_id).read_text())
     except (OSError, json.JSONDecodeError):
-        return None
-    return record if isinstance(record, dict) and record.get("inputs") == inputs else None
+        return None, None
+    if not isinstance(record, dict) or record.get("inputs") != inputs:
+        return None, None
+    try:
+        return store.load_scene(out_root, scene_id), record
+    except DataError:
+        return None, None
 
 
 def convert_scene(
@@ -168,21 +177,15 @@ def convert_scene(
             raise bad("unknown_scene_id", f"{records[0]['_where']} field 'scene_id' {scene_id!r} has no scan "
                                           f"folder (looked for {data_root / 'scans' / scene_id})")  # fmt: skip
         objects = read_aggregation(files["aggregation"])
-        scene, info = None, _cached_conversion(out_root, scene_id, inputs) if reuse else None
-        if info is not None:
-            try:
-                scene = store.load_scene(out_root, scene_id)
-                result["reused"] = True
-            except DataError:
-                scene = None  # corrupted cache file: rebuild it
-        if scene is None:
+        scene, info = _cached_conversion(out_root, scene_id, inputs) if reuse else (None, None)
+        result["reused"] = scene is not None
+        if scene is None or info is None:
             scene, info = build_scene(files, scene_id, objects, label_map)
             store.save_scene(out_root, scene)
             atomic_write_json(conversion_path(out_root, scene_id), {"inputs": inputs, **info})
     except DataError as err:
         result["errors"].append({"uid": None, "reason": reason_of(err), "message": str(err), "lost": len(records)})
         return result
-    assert info is not None
     warned = list(info["warnings"])
     if strict and warned:
         for i, w in enumerate(warned):  # the scene's descriptions are lost once, under its first warning
