@@ -141,3 +141,11 @@ def test_features_do_not_depend_on_the_callers_thread_count(tmp_path) -> None:
     finally:
         torch.set_num_threads(previous)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_cached_vs_recompute_refuses_an_empty_split(index) -> None:
+    from threedrest.experiments import bench
+
+    cache = FeatureCache(index, small_config(), progress=False)
+    with pytest.raises(ValueError, match="at least one description"):
+        bench.time_cached_vs_recompute(cache, [])

@@ -13,12 +13,19 @@ from plyfile import PlyData, PlyElement
 from scannet_fixture import (
     TRAIN_SCENES,
     VAL_SCENES,
+    add_described_object,
+    edit_aggregation,
+    rename_described,
+    scan_file,
     scanrefer_records,
+    write_all_cases,
     write_dataset,
     write_json,
     write_labels_tsv,
+    write_meta,
     write_ply,
     write_scene,
+    write_vertex_labels,
 )
 from threedrest.config import DataConfig
 from threedrest.data import scannet, store
@@ -75,13 +82,37 @@ def test_good_conversion_round_trips(tmp_path: Path, data: tuple[Path, dict]) ->
     assert index.manifest["skipped"] == [] and index.manifest["unmapped_labels"] == []
 
 
-def test_scanrefer_type_follows_scanrefer_label_map(tmp_path: Path) -> None:
-    label_map = read_label_map(write_labels_tsv(tmp_path))
-    label_map["refrigerator"] = (24, "refridgerator")  # NYU40's spelling: ScanRefer's map makes it "others"
+@pytest.mark.parametrize("spelling", ["refridgerator", "refrigerator"])  # official ScanNet tsv, ScanRefer's copy
+def test_scanrefer_type_follows_scanrefer_label_map(tmp_path: Path, spelling: str) -> None:
+    label_map = read_label_map(write_labels_tsv(tmp_path, fridge_spelling=spelling))
     assert scanrefer_type("office_chair", label_map) == "chair"
     assert scanrefer_type("trash_can", label_map) == "others"
     assert scanrefer_type("no_such_label", label_map) == "others"
-    assert scanrefer_type("refrigerator", label_map) == "others"
+    # ScanRefer's shipped map spells class 24 "refrigerator", so its typing puts fridges there
+    assert scanrefer_type("refrigerator", label_map) == "refrigerator"
+    assert scanrefer_type("mini_fridge", label_map) == "refrigerator"
+
+
+@pytest.mark.parametrize("spelling", ["refridgerator", "refrigerator"])
+def test_refrigerators_unique_as_scanrefer_says(tmp_path: Path, data: tuple[Path, dict], spelling: str) -> None:
+    """Item 1: a described refrigerator / mini fridge beside a described trash can ("others") is unique,
+    with either tsv spelling; typed "others" (the old behaviour) both would be multiple."""
+    root, _ = data
+    write_labels_tsv(root, fridge_spelling=spelling)
+    fridge = add_described_object(root, "train", "scene0000_00", "refrigerator", "refrigerator")
+    mini = add_described_object(root, "val", "scene0002_00", "mini fridge", "mini_fridge")
+    index = store.load_index(convert(tmp_path, root))
+    unique = {(d["scene_id"], d["object_name"]): d["unique"] for d in index.descriptions}
+    assert unique[("scene0000_00", "refrigerator")] and unique[("scene0002_00", "mini_fridge")]
+    assert unique[("scene0000_00", "trash_can")] and unique[("scene0002_00", "trash_can")]
+    # test split: two chairs (multiple), table, trash can, mini fridge (unique)
+    assert index.manifest["summary"]["test"] == {"scenes": 1, "objects": 5, "descriptions": 10, "unique": 6,
+                                                 "multiple": 4}  # fmt: skip
+    for scene_id, oid in (("scene0000_00", fridge), ("scene0002_00", mini)):
+        scene = index.load_scene(scene_id)
+        assert (scene.semantic[scene.instance == oid] == CLASS_INDEX["refrigerator"]).all()
+        names = {o["object_id"]: o["class_name"] for o in index.scenes[scene_id]["objects"]}
+        assert names[oid] == "refrigerator"
 
 
 def test_resumable_and_force(tmp_path: Path, data: tuple[Path, dict]) -> None:
@@ -252,6 +283,164 @@ def test_other_layout_axis_alignment_and_labels_ply(tmp_path: Path, data: tuple[
     np.testing.assert_allclose(scene.xyz, rotated - rotated.min(axis=0), atol=1e-5)
     np.testing.assert_array_equal(scene.semantic, np.where(nyu40 == 0, -1, CLASS_INDEX["bathtub"]))
     np.testing.assert_array_equal(scene.instance, truth[scene_id]["instance"])
+
+
+def _warnings(index: store.DatasetIndex, reason: str) -> list[dict]:
+    return [w for w in index.manifest["warnings"] if w["reason"] == reason]
+
+
+def test_raw_id_label_file_falls_back_to_aggregation(tmp_path: Path, data: tuple[Path, dict]) -> None:
+    """Item 2: a v1 ``_vh_clean_2.labels.ply`` holds raw category ids (103, 229, ...), not NYU40 ids: the
+    classes come from the aggregation + tsv, with a warning naming the file; --strict makes it an error."""
+    root, truth = data
+    raw_ids = np.where(truth["scene0001_00"]["instance"] >= 0, 229, 0)
+    raw_ids[::3] = 103
+    raw_ids[1] = 5  # an id that happens to be inside 0..40 does not make the file NYU40
+    path = scan_file(root, "scene0001_00", "_vh_clean_2.labels.ply")
+    write_vertex_labels(path, raw_ids)
+    with pytest.warns(scannet.ConversionWarning, match="1 conversion warning"):
+        index = store.load_index(convert(tmp_path, root))
+    sem = np.array([SEMANTIC.get(i, -1) for i in truth["scene0001_00"]["instance"]])
+    np.testing.assert_array_equal(index.load_scene("scene0001_00").semantic, sem)
+    (warning,) = _warnings(index, "labels_ply_not_nyu40")
+    assert warning["scene_id"] == "scene0001_00"
+    assert f"{path}: vertex property 'label' holds ids outside NYU40's 0..40" in warning["message"]
+    assert "e.g. 103, 229" in warning["message"] and "from the aggregation + label tsv" in warning["message"]
+    assert "labels_ply_not_nyu40: 1" in scannet.format_summary(index.manifest)
+    with pytest.raises(DataError, match=r"labels\.ply: vertex property 'label' holds ids outside") as err:
+        convert(tmp_path, root, strict=True)
+    assert getattr(err.value, "reason", None) == "labels_ply_not_nyu40"
+
+
+def test_missing_axis_alignment_warned_and_offset_recorded(tmp_path: Path, data: tuple[Path, dict]) -> None:
+    """Item 3: a ``<scene>.txt`` without ``axisAlignment`` (or no file) is warned and counted; every scene
+    records its transform and the offset subtracted, so ScanRefer frame = kit xyz + offset."""
+    root, truth = data
+    matrix = np.array([[0, -1, 0, 1], [1, 0, 0, 2], [0, 0, 1, 3], [0, 0, 0, 1]], dtype=float)
+    write_meta(scan_file(root, "scene0000_00", ".txt"), "axisAlignment = " + " ".join(f"{v:g}" for v in matrix.flat))
+    write_meta(scan_file(root, "scene0001_00", ".txt"), axis_alignment=None)
+    scan_file(root, "scene0002_00", ".txt").unlink()
+    index = store.load_index(convert(tmp_path, root))
+    missing = {w["scene_id"]: w["message"] for w in _warnings(index, "no_axis_alignment")}
+    assert set(missing) == {"scene0001_00", "scene0002_00"}
+    assert "scene0001_00.txt: no 'axisAlignment' line; the scene is left unaligned" in missing["scene0001_00"]
+    assert "scene0002_00.txt: file missing; the scene is left unaligned" in missing["scene0002_00"]
+    assert index.manifest["alignment_counts"] == {"axisAlignment": 1, "none": 2}
+    text = scannet.format_summary(index.manifest)
+    assert "axis alignment: 1 scene(s) by <scene>.txt 'axisAlignment', 2 left unaligned (identity)" in text
+    assert "no_axis_alignment: 2" in text
+    for scene_id in truth:
+        align = index.scenes[scene_id]["alignment"]
+        assert align["source"] == ("axisAlignment" if scene_id == "scene0000_00" else "none")
+        applied = np.array(align["axis_alignment"])
+        np.testing.assert_array_equal(applied, matrix if scene_id == "scene0000_00" else np.eye(4))
+        raw = truth[scene_id]["xyz"].astype(np.float64)
+        aligned = raw @ applied[:3, :3].T + applied[:3, 3]  # ScanRefer's frame (its boxes are in it)
+        kit = index.load_scene(scene_id).xyz
+        np.testing.assert_allclose(kit + np.array(align["offset"]), aligned, atol=1e-5)
+        assert np.array(align["offset"]) != pytest.approx(0.0)  # a real shift: stored, not lost
+
+
+def test_changed_input_reconverts_scene(tmp_path: Path, data: tuple[Path, dict]) -> None:
+    """Item 4: replacing a scan's meta file (or the label tsv) and rerunning without --force converts
+    what changed again: scenes are keyed on their input files' sizes and mtimes, not the data path."""
+    root, truth = data
+    out = convert(tmp_path, root)
+    npz = {s: store.scene_path(out, s) for s in truth}
+    stamp = {s: p.stat().st_mtime_ns for s, p in npz.items()}
+    time.sleep(0.01)
+    write_meta(scan_file(root, "scene0002_00", ".txt"), "axisAlignment = 0 -1 0 0 1 0 0 0 0 0 1 0 0 0 0 1")
+    assert convert(tmp_path, root) == out
+    index = store.load_index(out)
+    xyz = truth["scene0002_00"]["xyz"].astype(np.float64)
+    rotated = np.stack([-xyz[:, 1], xyz[:, 0], xyz[:, 2]], axis=1)
+    np.testing.assert_allclose(index.load_scene("scene0002_00").xyz, rotated - rotated.min(axis=0), atol=1e-5)
+    assert index.scenes["scene0002_00"]["alignment"]["axis_alignment"][0] == [0, -1, 0, 0]
+    assert npz["scene0002_00"].stat().st_mtime_ns != stamp["scene0002_00"]
+    assert all(npz[s].stat().st_mtime_ns == stamp[s] for s in TRAIN_SCENES)  # unchanged scans reused
+    # the label tsv feeds every scene's classes: a new mapping reconverts them all
+    time.sleep(0.01)
+    tsv = root / "scannetv2-labels.combined.tsv"
+    tsv.write_text(tsv.read_text().replace("\ttrash can\t10\t39\t", "\ttrash can\t10\t7\t"))
+    convert(tmp_path, root)
+    index = store.load_index(out)
+    assert {o["object_name"]: o["class_name"] for o in index.scenes["scene0000_00"]["objects"]}["trash can"] == "table"
+
+
+def test_segment_absent_from_segs_warned(tmp_path: Path, data: tuple[Path, dict]) -> None:
+    """Item 5: a segGroup naming a segment id the segs file lacks (object keeps its other segments)."""
+    root, truth = data
+    edit_aggregation(root, "scene0000_00", lambda groups: groups[3]["segments"].append(99_999))
+    index = store.load_index(convert(tmp_path, root))
+    (warning,) = _warnings(index, "segment_not_in_segs")
+    assert "scene0000_00.aggregation.json: segGroup objectId 3 ('office chair') field 'segments' names 1 segment" \
+           in warning["message"]  # fmt: skip
+    assert "absent from" in warning["message"] and "(first: 99999)" in warning["message"]
+    np.testing.assert_array_equal(index.load_scene("scene0000_00").instance, truth["scene0000_00"]["instance"])
+    assert "segment_not_in_segs: 1" in scannet.format_summary(index.manifest)
+    with pytest.raises(DataError, match=r"names 1 segment id\(s\) absent from .*\(an error under --strict\)"):
+        convert(tmp_path, root, strict=True)
+    skipped = store.load_index(convert(tmp_path, root, strict=True, skip_bad=True))
+    assert skipped.manifest["skip_counts"] == {"segment_not_in_segs": 1} and "scene0000_00" not in skipped.scenes
+
+
+def test_segment_in_two_seggroups_warned(tmp_path: Path, data: tuple[Path, dict]) -> None:
+    """Item 5: two segGroups claiming one segment: the later wins, with a warning naming both."""
+    root, truth = data
+    groups = json.loads(scan_file(root, "scene0001_00", ".aggregation.json").read_text())["segGroups"]
+    shared = groups[3]["segments"][0]  # office chair (objectId 3) also claimed by the second table (6)
+    edit_aggregation(root, "scene0001_00", lambda g: g[6]["segments"].append(shared))
+    index = store.load_index(convert(tmp_path, root))
+    (warning,) = _warnings(index, "segment_in_two_segGroups")
+    assert ("scene0001_00.aggregation.json: segGroups objectId 3 ('office chair') and objectId 6 ('table') both "
+            f"claim 1 segment(s) (first: {shared};") in warning["message"]  # fmt: skip
+    assert "they go to objectId 6, the later segGroup" in warning["message"]
+    expected = np.where(truth["scene0001_00"]["seg"] == shared, 6, truth["scene0001_00"]["instance"])
+    np.testing.assert_array_equal(index.load_scene("scene0001_00").instance, expected)
+    assert "segment_in_two_segGroups: 1" in scannet.format_summary(index.manifest)
+    with pytest.raises(DataError, match="both claim 1 segment") as err:
+        convert(tmp_path, root, strict=True)
+    assert getattr(err.value, "reason", None) == "segment_in_two_segGroups"
+
+
+def test_object_name_disagreeing_with_seggroup_warned(tmp_path: Path, data: tuple[Path, dict]) -> None:
+    """Item 5: a ScanRefer object_name ("toilet") that is not its segGroup's label ("chair"): warned, with
+    the typing it gets (ScanRefer's, from object_name, which changes unique/multiple)."""
+    root, _ = data
+    rename_described(root, "val", "scene0002_00", 2, "toilet")
+    index = store.load_index(convert(tmp_path, root))
+    (warning,) = _warnings(index, "object_name_mismatch")
+    assert ("ScanRefer_filtered_val.json: record 0 field 'object_name' 'toilet' disagrees with segGroup objectId "
+            "2's label 'chair'") in warning["message"]  # fmt: skip
+    assert "(2 description(s)); unique/multiple types it 'toilet' from object_name" in warning["message"]
+    assert warning["uids"] == ["scene0002_00|2|0", "scene0002_00|2|1"]
+    # the renamed chair and the office chair are each alone in their type now
+    assert index.manifest["summary"]["test"]["unique"] == 8
+    assert "object_name_mismatch: 1" in scannet.format_summary(index.manifest)
+    with pytest.raises(DataError, match="'toilet' disagrees with segGroup objectId 2's label 'chair'"):
+        convert(tmp_path, root, strict=True)
+    skipped = store.load_index(convert(tmp_path, root, strict=True, skip_bad=True))
+    assert skipped.manifest["skip_counts"] == {"object_name_mismatch": 2} and len(skipped.descriptions) == 22
+
+
+def test_all_cases_summary(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Every case at once (scannet_fixture.write_all_cases): the printed summary counts and lists each."""
+    root = tmp_path / "data"
+    write_all_cases(root)
+    argv = ["--data-root", str(root), "--cache-dir", str(tmp_path / "cache"), "--workers", "2"]
+    assert scannet.main(argv) == 0
+    out = capsys.readouterr().out
+    print(out)  # the summary shown in the report (pytest -s)
+    # scene0000_00 is the held-out val scene: its refrigerator is unique (typed "others" it would be multiple)
+    assert "val          1        5            10        6         4   60.0%" in out
+    # test: the mini fridge, the trash can and the "toilet" (a chair by its label) leave every type alone
+    assert "test         1        5            10       10         0  100.0%" in out
+    assert "axis alignment: 1 scene(s) by <scene>.txt 'axisAlignment', 2 left unaligned (identity)" in out
+    assert ("warnings 6 (labels_ply_not_nyu40: 1, no_axis_alignment: 2, object_name_mismatch: 1, "
+            "segment_in_two_segGroups: 1, segment_not_in_segs: 1)") in out  # fmt: skip
+    assert out.count("\n  [") == 6 and "skipped" not in out
+    assert scannet.main([*argv, "--strict"]) == 1
+    assert "(an error under --strict)" in capsys.readouterr().err
 
 
 def test_time_100k_point_scene(tmp_path: Path, record_property: Callable) -> None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from threedrest.config import Config
-from threedrest.data.splits import labelled_subset
-from threedrest.data.store import DataError, DatasetIndex
+from threedrest.data.splits import check_splits, labelled_subset
+from threedrest.data.store import DatasetIndex
 from threedrest.io import stable_hash
 from threedrest.net.backbone import backbone_settings
 from threedrest.net.batching import ReferDataset, collate
@@ -57,12 +57,11 @@ class Workspace:
         key = stable_hash([data_key, backbone_settings(cfg.model), cfg.model.text_encoder, cfg.model.max_words])
         if key not in cls._bundles:
             index = load_dataset_index(cfg)
+            check_splits(index)  # before backbone pre-training: an empty split says why and what to set
             features = FeatureCache(index, cfg, progress=progress)
             splits = {}
             for split in ("train", "val", "test"):
                 uids = [d["uid"] for d in index.split(split)]
-                if not uids:
-                    raise DataError(f"{index.root / 'descriptions.json'}: split {split!r} has no descriptions")
                 splits[split] = ReferDataset(index, features, uids, cfg.model.text_encoder)
             cls._bundles[key] = DataBundle(index, features, **splits)
         return cls._bundles[key]

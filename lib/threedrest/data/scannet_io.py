@@ -29,6 +29,9 @@ NYU40_TO_CLASS = {
     28: "shower curtain", 33: "toilet", 34: "sink", 36: "bathtub",
 }  # fmt: skip
 SCANREFER_TYPES = frozenset(CLASSES[2:])  # ScanRefer's 18 classes: the 20 without wall and floor
+# nyu40class spellings that differ between label tsvs: the official ScanNet tsv spells NYU40 class 24
+# "refridgerator", the copy ScanRefer ships (and types with) spells it "refrigerator"
+NYU40_SPELLING = {"refridgerator": "refrigerator"}
 
 
 def nyu40_lookup() -> np.ndarray:
@@ -49,9 +52,28 @@ def class_index(raw_label: str, label_map: dict[str, tuple[int, str]]) -> int:
 
 
 def scanrefer_type(object_name: str, label_map: dict[str, tuple[int, str]]) -> str:
-    """ScanRefer's ``_get_raw2label``: name (``_`` -> space) -> NYU40 class name, else "others"."""
+    """ScanRefer's ``_get_raw2label``: name (``_`` -> space) -> NYU40 class name, else "others".
+
+    The class name is read in ScanRefer's spelling (``NYU40_SPELLING``), so refrigerators and mini
+    fridges get type "refrigerator" from either tsv, as in ScanRefer's own unique/multiple flags.
+    """
     nyu40_class = label_map.get(" ".join(object_name.split("_")), (0, "others"))[1]
+    nyu40_class = NYU40_SPELLING.get(nyu40_class, nyu40_class)
     return nyu40_class if nyu40_class in SCANREFER_TYPES else "others"
+
+
+def same_name(object_name: str, label: str) -> bool:
+    """Whether a ScanRefer ``object_name`` ("kitchen_cabinets") names a segGroup ``label`` ("kitchen cabinets")."""
+    return " ".join(object_name.lower().replace("_", " ").split()) == " ".join(label.lower().replace("_", " ").split())
+
+
+def file_stamp(path: Path) -> list[Any] | None:
+    """``[path, size, mtime_ns]`` of an input file, None when absent: what a cached conversion is keyed on."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [str(path), stat.st_size, stat.st_mtime_ns]
 
 
 def unique_lookup(records: list[dict[str, Any]], label_map: dict[str, tuple[int, str]]) -> dict[tuple[str, str], bool]:
@@ -164,7 +186,8 @@ def read_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_vertex_labels(path: Path, n_vertices: int) -> np.ndarray:
-    """Per-vertex NYU40 ids of a ``_vh_clean_2.labels.ply`` (0 = unannotated)."""
+    """Per-vertex ids of a ``_vh_clean_2.labels.ply``: NYU40 ids (0 = unannotated) in the v2 release,
+    raw category ids (103, 229, ...) in v1, which the caller must detect (``outside_nyu40``)."""
     label = _vertex(_read_ply(path, "vertex 'label'"), path, ("label",))["label"].astype(np.int64)
     if label.shape[0] != n_vertices:
         raise bad(
@@ -172,6 +195,11 @@ def read_vertex_labels(path: Path, n_vertices: int) -> np.ndarray:
             f"{path}: vertex property 'label' has {label.shape[0]} entries but the mesh has {n_vertices} vertices",
         )
     return label
+
+
+def outside_nyu40(label: np.ndarray) -> np.ndarray:
+    """Mask of label-file ids that cannot be NYU40 ids (outside 0..40)."""
+    return (label < 0) | (label > 40)
 
 
 def read_segs(path: Path, n_vertices: int) -> np.ndarray:
@@ -220,10 +248,11 @@ def read_aggregation(path: Path) -> list[dict[str, Any]]:
     return objects
 
 
-def read_axis_alignment(path: Path) -> np.ndarray:
-    """The 4x4 ``axisAlignment`` of a scan's ``<scene>.txt`` (identity when the file is absent)."""
+def read_axis_alignment(path: Path) -> np.ndarray | None:
+    """The 4x4 ``axisAlignment`` of a scan's ``<scene>.txt``; None when the file or the line is absent
+    (the caller warns: ScanRefer's boxes are in the aligned frame)."""
     if not path.is_file():
-        return np.eye(4)
+        return None
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         key, _, value = line.partition("=")
         if key.strip() == "axisAlignment":
@@ -234,7 +263,7 @@ def read_axis_alignment(path: Path) -> np.ndarray:
             if not np.isfinite(matrix).all():
                 raise bad("bad_field", f"{path}: field 'axisAlignment' is not finite")
             return matrix
-    return np.eye(4)
+    return None
 
 
 def read_label_map(path: Path) -> dict[str, tuple[int, str]]:

@@ -7,6 +7,10 @@ A dataset folder holds::
     scenes.json            # {scene_id: {"split": ..., "n_points": ..., "n_superpoints": ...,
                            #             "objects": [{"object_id", "object_name", "class_name"}]}}
     scenes/<scene_id>.npz  # per-scene arrays (below)
+    scenes/<scene_id>.conversion.json  # ScanRefer only: input stamps, alignment, warnings (scannet.py)
+
+ScanRefer scenes.json entries also hold ``alignment``: ``source``, ``axis_alignment`` (4x4, applied
+first) and ``offset`` (subtracted after), so ScanRefer's frame is ``xyz + offset``.
 
 Per-scene arrays (one row per point):
     xyz         float32 (N, 3)  metres, z up, floor at z = 0

@@ -36,6 +36,8 @@ def time_cached_vs_recompute(cache: FeatureCache, uids: list[str], batch_size: i
     does per description (load the scene, build its graph, run the backbone, pool) plus the same
     decoder forward; measured on ``n_recompute`` descriptions and reported per description.
     """
+    if not uids:
+        raise ValueError("time_cached_vs_recompute needs at least one description (the split is empty)")
     mcfg = cache.cfg.model
     dataset = ReferDataset(cache.index, cache, uids, mcfg.text_encoder)
     torch.manual_seed(0)

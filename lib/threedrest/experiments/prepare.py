@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from threedrest.config import Config, parse_overrides
+from threedrest.data.splits import check_splits
 from threedrest.experiments.bench import time_cached_vs_recompute
 from threedrest.io import atomic_write_json
 from threedrest.net.backbone import evaluate_backbone
@@ -32,6 +33,7 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(cfg.train.num_threads)
     start = time.perf_counter()
     index = load_dataset_index(cfg)
+    check_splits(index, ("train", "val"))  # before backbone pre-training: an empty split says why and what to set
     timings: dict[str, Any] = {"dataset_s": time.perf_counter() - start}
     cache = FeatureCache(index, cfg)
     timings.update(cache.build())

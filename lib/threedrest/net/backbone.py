@@ -230,7 +230,11 @@ def freeze(model: PointBackbone) -> PointBackbone:
 
 @torch.no_grad()
 def evaluate_backbone(model: PointBackbone, index: DatasetIndex, split: str = "val", k: int = 16) -> dict[str, float]:
-    """Semantic accuracy over labelled points and mean offset error (m) over instance points."""
+    """Semantic accuracy over labelled points and mean offset error (m) over instance points.
+
+    NaN (not 0.0, which would read as a perfect offset) when the split has no such points; ``n_scenes``
+    says how many scenes were evaluated.
+    """
     correct = labelled = 0
     err_sum = inst_points = 0.0
     start = time.perf_counter()
@@ -245,8 +249,9 @@ def evaluate_backbone(model: PointBackbone, index: DatasetIndex, split: str = "v
         err_sum += float((model.offset_head(h) - offset).norm(dim=1)[has_inst].sum())
         inst_points += int(has_inst.sum())
     return {
-        "sem_acc": correct / max(labelled, 1),
-        "offset_err_m": err_sum / max(inst_points, 1),
+        "sem_acc": correct / labelled if labelled else float("nan"),
+        "offset_err_m": err_sum / inst_points if inst_points else float("nan"),
+        "n_scenes": len(index.scene_ids(split)),
         "seconds": time.perf_counter() - start,
     }
 
