@@ -261,8 +261,10 @@ def fit(
     state: TrainState | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
     checkpoint_every: int = 0,
+    until: int | None = None,
 ) -> TrainState:
-    """Train to ``cfg.train.steps``; returns the final state with the best weights per model kept.
+    """Train to ``cfg.train.steps`` (or stop at step ``until``: the shared burn-in); returns the state
+    with the best weights per model kept.
 
     ``on_checkpoint`` runs after each evaluation and, with ``checkpoint_every`` > 0, every that many
     steps (not a config field: how often a run is saved never changes its numbers or its hash).
@@ -275,7 +277,7 @@ def fit(
     bar = tqdm(total=cfg.train.steps, initial=state.step, disable=not progress, desc=f"{cfg.ssl.method} s{cfg.seed}")
     start = time.perf_counter()
     try:  # close the bar on an error too, so the error message starts its own line
-        while state.step < cfg.train.steps:
+        while state.step < min(cfg.train.steps, cfg.train.steps if until is None else until):
             logs = train_step(cfg, ws, state, method)
             evaluated = state.step % cfg.train.eval_every == 0 or state.step == cfg.train.steps
             if evaluated:

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from threedrest.config import Config, coerce
-from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, load_run, run, run_dir_for
+from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, burn_in, burn_in_path, load_run, run, run_dir_for
 from threedrest.semi.methods import ABLATION_ROWS, METHOD_SETTINGS
 
 MAIN_METHODS = ("supervised", "mean_teacher", "refteacher", "3drest")
@@ -67,26 +67,40 @@ def _run_in_worker(cfg_dict: dict[str, Any], root: str, force: bool) -> str:
     return str(run(Config.from_dict(cfg_dict), root=root, force=force, progress=False).run_dir)
 
 
+def _burn_in_in_worker(cfg_dict: dict[str, Any], root: str, force: bool) -> str:
+    torch.set_num_threads(1)
+    return str(burn_in(Config.from_dict(cfg_dict), root=root, force=force))
+
+
+def _in_parallel(job: Any, cfgs: list[Config], root: str | Path, force: bool, workers: int, desc: str,
+                 progress: bool) -> None:  # fmt: skip
+    if workers > 1 and len(cfgs) > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(job, c.to_dict(), str(root), force) for c in cfgs]
+            for future in tqdm(as_completed(futures), total=len(futures), disable=not progress, desc=desc):
+                future.result()
+    else:
+        for cfg in tqdm(cfgs, disable=not progress, desc=desc):
+            job(cfg.to_dict(), str(root), force)
+
+
 def run_many(
     cfgs: list[Config], root: str | Path = DEFAULT_ROOT, workers: int = 2, force: bool = False, progress: bool = True
 ) -> list[RunResult]:
     """Run every config (finished runs are reused), ``workers`` processes at a time, in input order.
 
-    Each run is deterministic on its own (fixed seeds, one torch thread per worker), so the
-    numbers do not depend on how many workers share the machine.
+    First the shared burn-ins the runs need (one per label ratio, seed and schedule), then the runs,
+    each continuing from its burn-in. Each run is deterministic on its own (fixed seeds, one torch
+    thread per worker), so the numbers do not depend on how many workers share the machine.
     """
     unique = list(dict.fromkeys(cfgs))
     todo = [c for c in unique if force or not (run_dir_for(c, root) / "summary.json").exists()]
-    if todo and workers > 1 and len(todo) > 1:
+    if todo:
         from threedrest.workspace import Workspace
 
         Workspace.for_config(todo[0]).ensure_cached()  # build shared caches once, before forking workers
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_in_worker, c.to_dict(), str(root), force) for c in todo]
-            for future in tqdm(as_completed(futures), total=len(futures), disable=not progress, desc="runs"):
-                future.result()
-    else:
-        for cfg in tqdm(todo, disable=not progress, desc="runs"):
-            run(cfg, root=root, force=force, progress=False)
+        burn_ins = list({burn_in_path(c, root): c for c in todo if c.ssl.burn_in_steps > 0}.values())
+        burn_ins = [c for c in burn_ins if force or not burn_in_path(c, root).exists()]
+        _in_parallel(_burn_in_in_worker, burn_ins, root, force, workers, "burn-ins", progress)
+        _in_parallel(_run_in_worker, todo, root, force, workers, "runs", progress)
     return [load_run(run_dir_for(c, root)) for c in cfgs]

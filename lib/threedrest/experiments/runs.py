@@ -6,6 +6,12 @@ while training, ``model.pt`` (best student and teacher), ``history.csv``, ``pseu
 ``promotions.csv``, ``metrics.csv`` (rows of results/tables/runs.csv), ``predictions_*.npz`` and,
 written last, ``summary.json``: its presence means the run is complete.
 
+Shared burn-in: every method at one (label ratio, seed) starts from the same supervised burn-in,
+trained once and saved under ``<root>/burn_in/`` (``burn_in``); a run continues from it, so all
+methods begin their semi-supervised phase from bit-identical students, pay only for their own
+phase, and the supervised row is the same run continued. Continuing gives exactly the numbers of
+training the burn-in inside the run (tested), so it changes no result and no config hash.
+
 Reliability: every file is written atomically (``threedrest.io``); ``checkpoint.pt`` holds the whole
 ``TrainState`` (weights, optimiser, scheduler, RNG and data-stream states, TSCS pool, history), so a
 run killed at any moment resumes to the same numbers; an unreadable checkpoint or finished run warns
@@ -16,6 +22,7 @@ rank trains (``threedrest.distributed``) and rank 0 alone writes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -28,7 +35,7 @@ import pandas as pd
 import torch
 
 from threedrest import distributed
-from threedrest.config import Config, flatten, parse_overrides
+from threedrest.config import Config, SSLConfig, flatten, parse_overrides
 from threedrest.evaluate import metric_rows
 from threedrest.io import atomic_torch_save, atomic_write_csv, atomic_write_json, package_versions
 from threedrest.semi.methods import method_label
@@ -57,6 +64,48 @@ class RunResult:
 def run_dir_for(cfg: Config, root: str | Path = DEFAULT_ROOT) -> Path:
     ratio = f"{cfg.data.label_ratio:g}"
     return Path(root) / f"{method_label(cfg.ssl)}-r{ratio}-s{cfg.seed}-{cfg.hash()}"
+
+
+def burn_in_config(cfg: Config) -> Config:
+    """The burn-in ``cfg`` shares with every method at its label ratio and seed: supervised training
+    with the same data, model and schedule (the lr milestones depend on the total steps)."""
+    return dataclasses.replace(cfg, ssl=SSLConfig(method="supervised", burn_in_steps=cfg.ssl.burn_in_steps))
+
+
+def burn_in_path(cfg: Config, root: str | Path = DEFAULT_ROOT) -> Path:
+    b = burn_in_config(cfg)
+    return Path(root) / "burn_in" / f"r{b.data.label_ratio:g}-s{b.seed}-b{b.ssl.burn_in_steps}-{b.hash()}.pt"
+
+
+def burn_in(cfg: Config, root: str | Path = DEFAULT_ROOT, force: bool = False, progress: bool = False) -> Path:
+    """Train the shared burn-in of ``cfg`` once (reused by hash) and return its checkpoint."""
+    b = burn_in_config(cfg)
+    path = burn_in_path(cfg, root)
+    if path.exists() and not force:
+        return path
+    ws = Workspace.for_config(b)
+    state = fit(b, ws, progress=progress, until=b.ssl.burn_in_steps)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save_checkpoint(path, state, b.hash())
+    return path
+
+
+def _continue_from_burn_in(cfg: Config, ws: Workspace, root: str | Path) -> TrainState | None:
+    """A fresh state for ``cfg`` advanced to the end of its shared burn-in (None: train it in the run)."""
+    if cfg.ssl.burn_in_steps <= 0 or distributed.world_size() > 1:  # torchrun ranks train it themselves
+        return None
+    path = burn_in(cfg, root)
+    state = init_state(cfg, ws)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        if ckpt.get("config_hash") != burn_in_config(cfg).hash():
+            raise ValueError(f"saved for config {ckpt.get('config_hash')}, not {burn_in_config(cfg).hash()}")
+        _restore(ckpt, state)
+    except Exception as err:  # an unreadable burn-in is rebuilt, like a bad checkpoint
+        warnings.warn(f"{path}: unreadable burn-in ({type(err).__name__}: {err}); training it again", stacklevel=2)
+        path.unlink(missing_ok=True)
+        return _continue_from_burn_in(cfg, ws, root)
+    return state
 
 
 def _save_checkpoint(path: Path, state: TrainState, cfg_hash: str = "") -> None:
@@ -139,11 +188,13 @@ def run(
     progress: bool = True,
     resume: bool = True,
     checkpoint_every: int = 0,
+    shared_burn_in: bool = True,
 ) -> RunResult:
     """Train and evaluate ``cfg`` once; later calls with the same config return the saved result.
 
     Under torchrun every rank trains (see ``threedrest.distributed``) and only rank 0 writes files.
     ``checkpoint_every`` > 0 also saves every that many steps (besides each evaluation).
+    ``shared_burn_in`` continues from the shared burn-in (same numbers; False trains it in the run).
     """
     run_dir = run_dir_for(cfg, root)
     if not force and (run_dir / "summary.json").exists():
@@ -173,6 +224,8 @@ def run(
             ckpt_path.replace(ckpt_path.with_name(ckpt_path.name + ".corrupt"))
         elif state is not None and main:
             print(f"resuming {run_dir} from step {state.step}", file=sys.stderr)
+    if state is None and shared_burn_in:
+        state = _continue_from_burn_in(cfg, ws, root)
     start = time.perf_counter()
     state = fit(
         cfg,
