@@ -85,3 +85,13 @@ def test_3drest_without_tscs_and_qdw_is_exactly_mean_teacher() -> None:
     off = build_method(SSLConfig(method="3drest", tscs=False, qdw=False)).decide(terms)
     assert torch.equal(mt.loss, off.loss) and torch.equal(mt.weights, off.weights)
     assert build_method(SSLConfig(method="mean_teacher")).lambda_u == build_method(SSLConfig(method="3drest")).lambda_u
+
+
+def test_tscs_waits_its_warmup_after_the_handover() -> None:
+    ssl = SSLConfig(method="3drest", tscs_warmup=50, tscs_threshold=0.95)
+    early = build_method(ssl).decide(UnsupTerms(LOSS, CORREL, CONF, since_handover=49))
+    late = build_method(ssl).decide(UnsupTerms(LOSS, CORREL, CONF, since_handover=50))
+    assert not early.promote.any() and late.promote.tolist() == (CORREL > 0.95).tolist()
+    assert early.weights.tolist() == pytest.approx(CORREL.tolist())  # QDW still weighs every sample
+    assert build_method(SSLConfig(tscs_mode="sweep", tscs_warmup=50, tscs_sweep_every=100)).sweeps_before(50)
+    assert not build_method(SSLConfig(tscs_mode="sweep", tscs_warmup=50, tscs_sweep_every=100)).sweeps_before(0)

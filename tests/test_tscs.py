@@ -120,3 +120,12 @@ def test_state_dict_round_trip() -> None:
     empty.load_state_dict(PromotedPool().state_dict())
     assert len(empty) == 0 and len(empty.log()) == 0
     assert math.isclose(float(restored.log()["correl"].iloc[1]), 0.99, rel_tol=1e-6)
+
+
+def test_select_caps_promotions_at_the_most_consistent() -> None:
+    correl = torch.tensor([0.97, 0.99, 0.5, 0.98, 0.99])
+    assert select(correl, 0.95).tolist() == [True, True, False, True, True]
+    # cap 2: the two most consistent (0.99 twice; a tie keeps batch order)
+    assert select(correl, 0.95, max_kept=2).tolist() == [False, True, False, False, True]
+    assert select(correl, 0.95, max_kept=3).tolist() == [False, True, False, True, True]
+    assert select(correl, 0.95, max_kept=9).tolist() == select(correl, 0.95).tolist()  # cap above the count

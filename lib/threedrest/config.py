@@ -90,6 +90,9 @@ class SSLConfig:
     tscs_threshold: float = 0.95  # s: promote when correl > s (paper: "e.g. 0.95")
     tscs_mode: str = "online"  # kit choice: "online" per batch, or "sweep" over the pool
     tscs_sweep_every: int = 100  # steps between sweeps when tscs_mode == "sweep"
+    tscs_warmup: int = 0  # kit choice: steps after the hand-over before TSCS may promote (the teacher is the
+    # student at the hand-over, so their agreement says nothing yet about a pseudo-label's quality)
+    tscs_max_per_step: int = 0  # kit choice: at most this many promotions per step (0: no cap)
     qdw: bool = True  # quality-driven dynamic weighting (paper)
     qdw_norm: str = "mean"  # kit choice: "mean" over the batch or "sum" of weights
     pseudo_label: str = "hard"  # kit choice: "hard" (sigmoid >= 0.5) or "soft" probabilities
@@ -250,6 +253,11 @@ def _validate(section: Any) -> None:
         if section.steps < 0 or section.lr <= 0:
             raise ConfigError(f"config keys 'steps' >= 0 and 'lr' > 0 required, got {section.steps}, {section.lr}")
     if isinstance(section, SSLConfig):
+        if section.tscs_warmup < 0 or section.tscs_max_per_step < 0:
+            raise ConfigError(
+                f"config keys 'tscs_warmup' and 'tscs_max_per_step' must be >= 0, got "
+                f"{section.tscs_warmup}, {section.tscs_max_per_step}"
+            )
         if section.tscs_sweep_every < 1:
             raise ConfigError(f"config key 'tscs_sweep_every' must be >= 1, got {section.tscs_sweep_every}")
         if section.ulb_ratio < 1:

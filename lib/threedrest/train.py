@@ -157,7 +157,7 @@ def unlabelled_step(cfg: Config, ws: Workspace, state: TrainState, positions: li
         )
     confidence = distributed.gather_rows(t_out.scores[-1].detach(), n)
     per_sample = distributed.global_rows(terms["total"], n)
-    unsup = UnsupTerms(per_sample, correl, confidence, attn_mse)
+    unsup = UnsupTerms(per_sample, correl, confidence, attn_mse, state.step - cfg.ssl.burn_in_steps)
     return UnlabelledStep(positions, batch, view_w, view_s, t_hard, s_hard, correl, unsup)
 
 
@@ -194,7 +194,9 @@ def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) ->
     if step_phase == "semi" and method.sweeps_before(state.step - cfg.ssl.burn_in_steps):
         collate = lambda chunk: ws.collate([ws.train[p] for p in chunk]).to(cfg.train.device)  # noqa: E731
         point_level = cfg.ssl.pseudo_level == "point"
-        logs["swept_promotions"] = tscs.sweep(state, collate, cfg.ssl.tscs_threshold, point_level, _amp(cfg))
+        logs["swept_promotions"] = tscs.sweep(
+            state, collate, cfg.ssl.tscs_threshold, point_level, _amp(cfg), max_kept=cfg.ssl.tscs_max_per_step
+        )
     state.student.train()
     sup, batch = supervised_terms(cfg, ws, state)
     unsup = torch.zeros((), device=sup.device)

@@ -31,6 +31,7 @@ class UnsupTerms:
     correl: Tensor  # IoU(student mask, teacher mask), no grad
     teacher_confidence: Tensor  # teacher's score head (predicted IoU), no grad
     attn_mse: Tensor | None = None  # per-sample MSE between teacher and student attention maps
+    since_handover: int = 0  # steps since the teacher was made (TSCS waits ``tscs_warmup`` of them)
 
 
 @dataclass
@@ -98,9 +99,10 @@ class ThreeDResT(Method):
     uses_teacher = True
 
     def decide(self, terms: UnsupTerms) -> UnsupDecision:
-        if self.ssl.tscs and self.ssl.tscs_mode == "online":  # "sweep": tscs.sweep promotes instead
-            promote = tscs.select(terms.correl, self.ssl.tscs_threshold)
-        else:
+        ssl = self.ssl
+        if ssl.tscs and ssl.tscs_mode == "online" and terms.since_handover >= ssl.tscs_warmup:
+            promote = tscs.select(terms.correl, ssl.tscs_threshold, ssl.tscs_max_per_step)
+        else:  # "sweep": tscs.sweep promotes instead
             promote = torch.zeros_like(terms.correl, dtype=torch.bool)
         if self.ssl.qdw:
             w, stats = qdw.weights(terms.correl, promote)
@@ -115,7 +117,8 @@ class ThreeDResT(Method):
 
     def sweeps_before(self, since_handover: int) -> bool:
         ssl = self.ssl
-        return ssl.tscs and ssl.tscs_mode == "sweep" and since_handover % ssl.tscs_sweep_every == 0
+        due = since_handover >= ssl.tscs_warmup and (since_handover - ssl.tscs_warmup) % ssl.tscs_sweep_every == 0
+        return ssl.tscs and ssl.tscs_mode == "sweep" and due
 
 
 METHODS: dict[str, type[Method]] = {m.name: m for m in (Method, MeanTeacher, RefTeacher, ThreeDResT)}

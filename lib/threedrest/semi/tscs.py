@@ -17,6 +17,7 @@ hidden truth logged for analysis only), ``sweep`` (the periodic alternative).
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,9 +45,15 @@ def consistency(
     return mask_iou(student_sp_mask, teacher_sp_mask, weight)
 
 
-def select(correl: Tensor, threshold: float) -> Tensor:
-    """keep (B,) bool: correl strictly above the threshold s."""
-    return correl > threshold
+def select(correl: Tensor, threshold: float, max_kept: int = 0) -> Tensor:
+    """keep (B,) bool: correl strictly above the threshold s; with ``max_kept`` > 0 only the that many
+    most consistent of them (ties: earlier in the batch), so a burst of agreement cannot flood the
+    labelled set in one step."""
+    keep = correl > threshold
+    if max_kept > 0 and int(keep.sum()) > max_kept:
+        ranked = torch.argsort(torch.where(keep, correl, torch.full_like(correl, -1.0)), descending=True, stable=True)
+        keep = torch.zeros_like(keep).index_fill_(0, ranked[:max_kept], True)
+    return keep
 
 
 class PromotedPool:
@@ -201,21 +208,31 @@ def sweep(
     point_level: bool = False,
     amp: bool = False,
     batch_size: int = 64,
+    max_kept: int = 0,
 ) -> int:
     """The periodic alternative to online promotion: score every sample left in the unlabelled pool
     (teacher and student on the unaugmented scene) and promote those with correl > s at once.
     ``collate`` turns dataset positions into a batch on the training device. Every rank runs the same
-    sweep on identical weights, so the pools stay identical. Returns the number promoted."""
+    sweep on identical weights, so the pools stay identical. ``max_kept`` > 0 caps the promotions of
+    one sweep (the most consistent first). Returns the number promoted."""
     positions = list(state.ulb_stream.pool)
-    promoted = 0
+    scored = []
     for start in range(0, len(positions), batch_size):
         chunk = positions[start : start + batch_size]
         batch = collate(chunk)
         t_hard = forward(state.teacher, batch, amp).mask(batch.sp_mask)
         s_hard = forward(state.student, batch, amp).mask(batch.sp_mask)
         correl = consistency(s_hard, t_hard, batch.sp_mask, batch.sp_sizes if point_level else None)
-        new, _ = promote(state, chunk, batch, t_hard, correl, select(correl, threshold))
+        # keep only what promote() reads, not the batch's features, until the whole pool is scored
+        slim = SimpleNamespace(**{k: getattr(batch, k) for k in ("sp_sizes", "sp_target_count", "n_target", "sp_mask")})
+        scored.append((chunk, slim, t_hard, correl))
+    all_correl = torch.cat([c for *_, c in scored]) if scored else torch.zeros(0)
+    keep_all = select(all_correl, threshold, max_kept)
+    promoted, offset = 0, 0
+    for chunk, batch, t_hard, correl in scored:
+        new, _ = promote(state, chunk, batch, t_hard, correl, keep_all[offset : offset + len(chunk)])
         promoted += int(new.sum())
+        offset += len(chunk)
     return promoted
 
 
