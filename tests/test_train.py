@@ -189,3 +189,41 @@ def test_one_lambda_u_applied_once_and_logged() -> None:
     assert semi and all(log["lambda_u"] == 0.25 for log in logs)
     for log in semi:
         assert log["loss"] == pytest.approx(log["sup"] + 0.25 * log["unsup"], rel=1e-6)
+
+
+def test_promoted_share_keeps_the_ground_truth_in_every_labelled_batch() -> None:
+    """tscs_max_share 0.25: promoted samples fill at most a quarter of a labelled batch (batch 8: two)."""
+    cfg = Config.from_flat(
+        "smoke", method="3drest", label_ratio=0.5, burn_in_steps=40, tscs_threshold=0.0, lr=5e-3, batch_size=8,
+        steps=50, tscs_max_share=0.25,
+    )  # fmt: skip
+    ws = Workspace.for_config(cfg)
+    state = init_state(cfg, ws)
+    method = build_method(cfg.ssl)
+    lb = set(ws.lb_positions)
+    seen_promoted = 0
+    for _ in range(44):
+        train_step(cfg, ws, state, method)
+    assert state.promoted_stream is not None and len(state.pool) > 0
+    assert set(state.lb_stream.pool) == lb  # ground truth only: promotions went to their own stream
+    assert set(state.promoted_stream.pool) == set(state.pool.indices().tolist())
+    from threedrest import train
+
+    drawn = []
+    real_relabel = train.tscs.relabel
+
+    def spy(batch, pool, positions):
+        drawn.append(list(positions))
+        return real_relabel(batch, pool, positions)
+
+    train.tscs.relabel = spy
+    try:
+        for _ in range(3):
+            train.supervised_terms(cfg, ws, state)
+    finally:
+        train.tscs.relabel = real_relabel
+    for positions in drawn:
+        promoted_here = [p for p in positions if p in state.pool]
+        seen_promoted += len(promoted_here)
+        assert len(positions) == cfg.train.batch_size and len(promoted_here) <= 2
+    assert seen_promoted >= 1

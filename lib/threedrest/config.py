@@ -93,6 +93,8 @@ class SSLConfig:
     tscs_warmup: int = 0  # kit choice: steps after the hand-over before TSCS may promote (the teacher is the
     # student at the hand-over, so their agreement says nothing yet about a pseudo-label's quality)
     tscs_max_per_step: int = 0  # kit choice: at most this many promotions per step (0: no cap)
+    tscs_max_share: float = 1.0  # kit choice: at most this fraction of each labelled batch is promoted
+    # pseudo-labels (1.0: they join the labelled set like ground truth; below, the batch keeps its ground truth)
     qdw: bool = True  # quality-driven dynamic weighting (paper)
     qdw_norm: str = "mean"  # kit choice: "mean" over the batch or "sum" of weights
     pseudo_label: str = "hard"  # kit choice: "hard" (sigmoid >= 0.5) or "soft" probabilities
@@ -264,6 +266,8 @@ def _validate(section: Any) -> None:
             raise ConfigError(f"config key 'ulb_ratio' must be >= 1, got {section.ulb_ratio}")
         if not 0.0 <= section.ema_momentum <= 1.0:
             raise ConfigError(f"ema_momentum must be in [0, 1], got {section.ema_momentum}")
+        if not 0.0 <= section.tscs_max_share <= 1.0:
+            raise ConfigError(f"tscs_max_share must be in [0, 1], got {section.tscs_max_share}")
         if not 0.0 <= section.tscs_threshold <= 1.0:
             raise ConfigError(f"tscs_threshold must be in [0, 1], got {section.tscs_threshold}")
 

@@ -16,8 +16,8 @@ class BatchStream:
     removed positions are skipped, added ones join at the next epoch.
     """
 
-    def __init__(self, pool: list[int], batch_size: int, seed: int) -> None:
-        if not pool:
+    def __init__(self, pool: list[int], batch_size: int, seed: int, allow_empty: bool = False) -> None:
+        if not pool and not allow_empty:
             raise ValueError("BatchStream needs a non-empty pool of samples")
         self.pool = list(pool)
         self.batch_size = batch_size

@@ -54,6 +54,7 @@ class TrainState:
     aug_generator: torch.Generator  # views of unlabelled batches
     lb_aug_generator: torch.Generator  # augmentation of labelled batches (its own stream)
     pool: PromotedPool
+    promoted_stream: BatchStream | None = None  # promoted samples, when ``tscs_max_share`` < 1
     best: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> {"miou", "step", "state"}
     history: list[dict[str, Any]] = field(default_factory=list)
     pseudo_log: list[dict[str, Any]] = field(default_factory=list)
@@ -62,7 +63,14 @@ class TrainState:
 def seeds_for(cfg: Config) -> dict[str, int]:
     """Independent seeds per random stream, so one stream never shifts another."""
     base = cfg.seed * 1_000
-    return {"model": base + 11, "lb": base + 23, "ulb": base + 37, "aug": base + 51, "lb_aug": base + 67}
+    return {
+        "model": base + 11,
+        "lb": base + 23,
+        "ulb": base + 37,
+        "aug": base + 51,
+        "lb_aug": base + 67,
+        "promoted": base + 79,
+    }
 
 
 def init_state(cfg: Config, ws: Workspace) -> TrainState:
@@ -91,12 +99,24 @@ def init_state(cfg: Config, ws: Workspace) -> TrainState:
         aug_generator=torch.Generator().manual_seed(seeds["aug"]),
         lb_aug_generator=torch.Generator().manual_seed(seeds["lb_aug"]),
         pool=PromotedPool(),
+        promoted_stream=_promoted_stream(cfg, seeds["promoted"]) if ulb_stream is not None else None,
     )
+
+
+def _promoted_stream(cfg: Config, seed: int) -> BatchStream | None:
+    """Where TSCS promotions go when they may fill only part of a labelled batch (else: the labelled stream)."""
+    if cfg.ssl.tscs_max_share >= 1.0:
+        return None
+    per_batch = max(1, int(cfg.ssl.tscs_max_share * cfg.train.batch_size))  # share 0: held, never trained on
+    return BatchStream([], per_batch, seed, allow_empty=True)
 
 
 def supervised_terms(cfg: Config, ws: Workspace, state: TrainState) -> tuple[torch.Tensor, Any]:
     """L_sup on one labelled batch (promoted samples carry their TSCS pseudo-masks); returns (loss, batch)."""
     positions = state.lb_stream.next()
+    if state.promoted_stream is not None and state.promoted_stream.pool and cfg.ssl.tscs_max_share > 0:
+        promoted = state.promoted_stream.next()  # at most tscs_max_share of the batch
+        positions = positions[: len(positions) - len(promoted)] + promoted
     batch = tscs.relabel(ws.collate([ws.train[p] for p in positions]), state.pool, positions).to(cfg.train.device)
     if cfg.train.lb_augment:  # few labels overfit fast: the labelled batch gets a strong view too
         batch = augment.strong(batch, state.lb_aug_generator)

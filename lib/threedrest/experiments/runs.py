@@ -121,6 +121,7 @@ def _save_checkpoint(path: Path, state: TrainState, cfg_hash: str = "") -> None:
             "scheduler": state.scheduler.state_dict(),
             "lb_stream": state.lb_stream.state_dict(),
             "ulb_stream": None if state.ulb_stream is None else state.ulb_stream.state_dict(),
+            "promoted_stream": None if state.promoted_stream is None else state.promoted_stream.state_dict(),
             "aug_generator": state.aug_generator.get_state(),
             "lb_aug_generator": state.lb_aug_generator.get_state(),
             "torch_rng": torch.get_rng_state(),
@@ -172,6 +173,8 @@ def _restore(ckpt: dict[str, Any], state: TrainState) -> None:
     state.lb_stream.load_state_dict(ckpt["lb_stream"])
     if state.ulb_stream is not None and ckpt["ulb_stream"] is not None:
         state.ulb_stream.load_state_dict(ckpt["ulb_stream"])
+    if state.promoted_stream is not None and ckpt.get("promoted_stream") is not None:
+        state.promoted_stream.load_state_dict(ckpt["promoted_stream"])
     state.aug_generator.set_state(ckpt["aug_generator"])
     state.lb_aug_generator.set_state(ckpt["lb_aug_generator"])
     torch.set_rng_state(ckpt["torch_rng"])

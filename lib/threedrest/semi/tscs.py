@@ -164,6 +164,7 @@ class LoopState(Protocol):
     pool: PromotedPool
     lb_stream: BatchStream
     ulb_stream: BatchStream | None
+    promoted_stream: BatchStream | None  # set when promotions may fill only part of a labelled batch
 
 
 def sampling_target(sp_pseudo: Tensor, sp_mentioned: Tensor) -> Tensor:
@@ -186,7 +187,8 @@ def relabel(batch: Batch, pool: PromotedPool, positions: list[int]) -> Batch:
 def promote(
     state: LoopState, positions: list[int], batch: Batch, t_hard: Tensor, correl: Tensor, keep: Tensor
 ) -> tuple[Tensor, Tensor]:
-    """Kept pseudo-labels join the labelled pool (frozen masks) and leave the unlabelled stream.
+    """Kept pseudo-labels join the labelled pool (frozen masks) and leave the unlabelled stream (with
+    ``tscs_max_share`` < 1 they join the promoted stream, which fills at most that share of a batch).
 
     Returns (newly promoted (B,) bool, IoU (B,) of each teacher mask with the hidden truth). The
     truth is read for the log only (the precision of promotions); no decision uses it.
@@ -195,7 +197,7 @@ def promote(
     new = state.pool.promote(state.step, torch.tensor(positions), t_hard, correl, keep, true_iou, sp_mask=batch.sp_mask)
     promoted = [p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new]
     if promoted:
-        state.lb_stream.add(promoted)
+        (state.lb_stream if state.promoted_stream is None else state.promoted_stream).add(promoted)
         state.ulb_stream.remove(promoted)
     return new, true_iou
 
