@@ -56,7 +56,10 @@ def test_handover_copies_the_student_exactly_then_ema_follows() -> None:
 
 
 def test_tscs_promotes_into_the_labelled_pool_and_out_of_the_unlabelled_one() -> None:
-    cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.2, burn_in_steps=0, tscs_threshold=0.0)
+    # tscs_max_share 1.0: the paper's literal rule, promoted samples join the labelled stream itself
+    cfg = Config.from_flat(
+        "smoke", method="3drest", label_ratio=0.2, burn_in_steps=0, tscs_threshold=0.0, tscs_max_share=1.0
+    )
     ws = Workspace.for_config(cfg)
     state = init_state(cfg, ws)
     method = build_method(cfg.ssl)

@@ -92,11 +92,15 @@ class SSLConfig:
     tscs_threshold: float = 0.95  # s: promote when correl > s (paper: "e.g. 0.95")
     tscs_mode: str = "online"  # kit choice: "online" per batch, or "sweep" over the pool
     tscs_sweep_every: int = 100  # steps between sweeps when tscs_mode == "sweep"
-    tscs_warmup: int = 0  # kit choice: steps after the hand-over before TSCS may promote (the teacher is the
-    # student at the hand-over, so their agreement says nothing yet about a pseudo-label's quality)
+    # kit choice: steps after the hand-over before TSCS may promote (at the hand-over the teacher is the student,
+    # so their agreement says nothing yet about a pseudo-label's quality). Classroom val (10 %, seed 0, no
+    # warm-up vs 300): 23.0 vs 24.8 mIoU; QDW alone 24.8. Paper profile: 5,000 (not tuned, no GPU here)
+    tscs_warmup: int = 300
     tscs_max_per_step: int = 0  # kit choice: at most this many promotions per step (0: no cap)
-    tscs_max_share: float = 1.0  # kit choice: at most this fraction of each labelled batch is promoted
-    # pseudo-labels (1.0: they join the labelled set like ground truth; below, the batch keeps its ground truth)
+    # kit choice: at most this fraction of each labelled batch is promoted pseudo-labels (1.0: they join the
+    # labelled set like ground truth; below, the batch keeps its ground truth). Classroom val with the warm-up:
+    # 0.25 and 1.0 both 24.8 best, 0.25 steadier (24.8 vs 23.8 at the last evaluation)
+    tscs_max_share: float = 0.25
     qdw: bool = True  # quality-driven dynamic weighting (paper)
     qdw_norm: str = "mean"  # kit choice: "mean" over the batch or "sum" of weights
     pseudo_label: str = "hard"  # kit choice: "hard" (sigmoid >= 0.5) or "soft" probabilities
@@ -282,7 +286,7 @@ def _smoke() -> Config:
         model=ModelConfig(backbone_pretrain_steps=20, d_model=32, n_heads=2, n_layers=1, ffn_dim=64, n_sampled=32),
         # lb_augment off: the tiny smoke data learns too little under augmentation for TSCS to fire in tests
         train=TrainConfig(steps=12, batch_size=4, eval_every=6, lb_augment=False),
-        ssl=SSLConfig(burn_in_steps=6),
+        ssl=SSLConfig(burn_in_steps=6, tscs_warmup=0),  # a few steps: TSCS may promote at once
     )
 
 
@@ -297,7 +301,7 @@ def _paper() -> Config:
             backbone_pretrain_steps=3000, d_model=256, n_heads=8, n_layers=6, ffn_dim=1024, n_sampled=512, max_words=128
         ),
         train=TrainConfig(steps=20_000, batch_size=64, lr=1e-4, eval_every=1000, device="cuda", num_threads=0),
-        ssl=SSLConfig(burn_in_steps=5000, ema_momentum=0.999),
+        ssl=SSLConfig(burn_in_steps=5000, ema_momentum=0.999, tscs_warmup=5000),
     )
 
 
