@@ -49,3 +49,16 @@ def test_burn_in_sweep_defaults_to_half_and_all_of_the_profiles() -> None:
     assert params.notebook_setup("classroom").burn_in_sweep("") == [100, 200]
     assert params.notebook_setup("paper").burn_in_sweep("") == [2500, 5000]
     assert params.notebook_setup("paper").burn_in_sweep("10,20") == [10, 20]
+
+
+def test_bench_cli_leaves_the_device_to_the_profile(tmp_path, monkeypatch) -> None:
+    import pandas as pd
+    from threedrest.experiments import bench
+
+    seen = []
+    monkeypatch.setattr(
+        bench, "benchmark", lambda cfg, steps: seen.append(cfg) or pd.DataFrame({"metric": [], "value": []})
+    )
+    bench.main(["--profile", "paper", "--out", str(tmp_path / "bench.csv")])
+    bench.main(["--profile", "paper", "--device", "cpu", "--out", str(tmp_path / "bench.csv")])
+    assert [c.train.device for c in seen] == ["cuda", "cpu"]
