@@ -10,7 +10,7 @@ SEEDS ?= 0,1,2
 DEVICE ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install reproduce test lint smoke data browser clean-results
+.PHONY: install reproduce test lint smoke data browser lab clean-results
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ reproduce: install
 
 smoke: install
 	$(PY) -m threedrest reproduce --profile smoke --seeds 0 --out results/smoke
+
+# JupyterLab from .venv on notebooks/, with the kit's kernel (the venv's python3 before any user-level one)
+LAB_ARGS ?=
+lab: install
+	JUPYTER_PREFER_ENV_PATH=1 $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 data: install
 	$(PY) -m threedrest data --profile $(PROFILE)

@@ -29,7 +29,8 @@ from threedrest.paths import project_root
 ROOT = project_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["00_tour", "01_data_prep", "02_burn_in", "03_semi_supervised", "04_ablations", "05_visualize"]
-COMMON = ["profile", "seeds", "out_dir", "runs_root", "device", "dataset", "data_root", "workers", "force"]
+COMMON = ["profile", "out_dir", "runs_root", "device", "dataset", "data_root", "cache_dir", "generator_seed", "workers",
+          "force"]  # fmt: skip
 # One line of a parameters cell: ``name: type = literal  # comment``
 PARAM_LINE = re.compile(r"^[a-z_][a-z0-9_]*: (int|float|str|bool) = \S.*?  # \S.*$")
 # Tiny sweeps: the smoke profile trains a run in about a second.
@@ -44,8 +45,8 @@ SMOKE = {
     "n_pages": "1",
     "n_recompute": "2",
 }
-MAIN_RATIO = get_profile("smoke").data.label_ratio  # reproduce passes the profile's main ratio
-COMMON_CFG = {"device": "cpu", "dataset": "embedded", "data_root": ""}  # the notebooks' defaults
+MAIN_RATIO = get_profile("smoke").data.label_ratio  # label_ratio 0 in a notebook: the profile's main ratio
+COMMON_CFG: dict = {}  # the notebooks' defaults leave device and every data setting to the profile
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
@@ -130,6 +131,89 @@ def test_thin_cells_no_definitions_no_typed_numbers(path: Path) -> None:
         defs = [type(n).__name__ for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)]
         assert not defs, f"{path.name} cell {i}: {defs}; add a helper to lib/threedrest instead"
         assert not _float_literals(tree), f"{path.name} cell {i}: float literal(s) {_float_literals(tree)}"
+
+
+def _config_cell_namespace(path: Path, **injected: object) -> dict:
+    """Run a notebook's parameters cell, then ``injected`` (as papermill would), then its config cell:
+    everything a notebook derives before it trains, without training."""
+    nb = _read(path)
+    params = _parameters_cell(nb)
+    cells = _code_cells(nb)
+    namespace: dict = {}
+    exec(params.source, namespace)
+    namespace.update(injected)
+    exec(cells[cells.index(params) + 1].source, namespace)
+    return namespace
+
+
+PAPER = get_profile("paper")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebook_opened_with_the_paper_profile_runs_the_paper_profile(path: Path) -> None:
+    """profile="paper" alone gives the paper's main ratio, device, data settings and schedule in every config
+    the notebook will train (STYLE habit 17): no notebook default shadows the profile."""
+    declared = papermill.inspect_notebook(str(path))
+    cfgs = _config_cell_namespace(path, profile="paper")["cfgs"]
+    assert cfgs and all(c.profile == "paper" for c in cfgs)
+    for cfg in cfgs:
+        assert cfg.train.device == PAPER.train.device
+        assert (cfg.train.steps, cfg.train.batch_size, cfg.train.lr) == (PAPER.train.steps, PAPER.train.batch_size,
+                                                                         PAPER.train.lr)  # fmt: skip
+        assert cfg.ssl.ema_momentum == PAPER.ssl.ema_momentum or "ema_momenta" in declared
+        data = {k: v for k, v in cfg.to_dict()["data"].items() if k != "label_ratio"}
+        assert data == {k: v for k, v in PAPER.to_dict()["data"].items() if k != "label_ratio"}
+    burn_ins = {c.ssl.burn_in_steps for c in cfgs}
+    assert PAPER.ssl.burn_in_steps in burn_ins and burn_ins <= {PAPER.ssl.burn_in_steps // 2, PAPER.ssl.burn_in_steps}
+    if "label_ratio" in declared:
+        ratios = {c.data.label_ratio for c in cfgs}
+        assert PAPER.data.label_ratio in ratios
+        if "ratios" not in declared:  # only the main ratio (and the 100 % oracle)
+            assert ratios <= {PAPER.data.label_ratio, 1.0}, ratios
+
+
+USER = {"label_ratio": 0.05, "device": "cpu", "dataset": "scanrefer", "data_root": "/data/scanrefer",
+        "cache_dir": "/scratch/threedrest-cache", "generator_seed": 7}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_what_the_user_sets_wins_over_the_profile(path: Path) -> None:
+    declared = papermill.inspect_notebook(str(path))
+    user = {k: v for k, v in USER.items() if k in declared}
+    assert set(USER) - {"label_ratio"} <= set(user), "every notebook takes device and every data setting"
+    cfgs = _config_cell_namespace(path, profile="paper", **user)["cfgs"]
+    for cfg in cfgs:
+        assert cfg.train.device == "cpu" and cfg.train.steps == PAPER.train.steps  # the rest stays the profile's
+        assert (cfg.data.dataset, cfg.data.data_root, cfg.data.cache_dir, cfg.data.generator_seed) == (
+            "scanrefer", "/data/scanrefer", "/scratch/threedrest-cache", 7)  # fmt: skip
+    if "label_ratio" in declared:
+        assert USER["label_ratio"] in {c.data.label_ratio for c in cfgs}
+        assert PAPER.data.label_ratio not in {c.data.label_ratio for c in cfgs} or "ratios" in declared
+
+
+def test_reproduce_passes_no_profile_specific_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notebooks resolve the profile's defaults themselves: reproduce passes only what it was given."""
+    seen = []
+    monkeypatch.setattr(reproduce, "run_notebook", lambda path, out, params: seen.append(params) or 0.0)
+    reproduce.reproduce(profile="paper", seeds="3,4", out=str(tmp_path), only=["03", "05"])
+    # 03 takes the seeds, 05 shows one seed: the first (run_notebook keeps what each notebook declares)
+    assert seen == [{"profile": "paper", "seeds": "3,4", "seed": "3", "out_dir": str(tmp_path)}] * 2
+
+
+def test_reproduce_prints_one_line_per_finished_code_cell(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny"), nbformat.v4.new_code_cell("x: int = 1  # a parameter"),
+                nbformat.v4.new_code_cell("y = x + 1"), nbformat.v4.new_code_cell("print(y)")]  # fmt: skip
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    path = tmp_path / "nb" / "09_tiny.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    reproduce.run_notebook(path, tmp_path / "out", {"x": "2"})
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[reproduce] 09_tiny: cell")]
+    # papermill adds the injected-parameters cell: 4 code cells
+    assert [line.split(",")[0] for line in lines] == [f"[reproduce] 09_tiny: cell {i}/4 done" for i in range(1, 5)]
+    assert all(line.endswith(" s") for line in lines)
 
 
 def test_reproduce_converts_cli_parameters_to_each_notebooks_types() -> None:

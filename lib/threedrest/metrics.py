@@ -1,6 +1,6 @@
 """Referring-segmentation metrics on binary masks (thresholding happens at the call site).
 
-Per description i (METHOD.md, Metrics; 3D-STMN ``tools/test.py``)::
+Per description i (docs/method.md, Metrics; 3D-STMN ``tools/test.py``)::
 
     IoU_i  = |P_i & G_i| / (|P_i | G_i| + 1e-6)
     mIoU   = mean_i IoU_i                      (over descriptions, not classes)

@@ -1,1 +1,2 @@
-"""Experiments: runs keyed by config hash, grids, tables, the results index, papermill, benchmarks."""
+"""Experiments: runs keyed by config hash, grids, notebook parameters, tables, the microscope, the results index,
+papermill, benchmarks."""

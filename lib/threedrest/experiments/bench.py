@@ -110,16 +110,16 @@ def benchmark(cfg: Config, steps: int = 30, warmup: int = 5) -> pd.DataFrame:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m threedrest bench", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="classroom")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: the profile's)")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--out", default="results/bench.csv")
     args = parser.parse_args(argv)
-    cfg = Config.from_flat(args.profile, device=args.device)
+    cfg = Config.from_flat(args.profile, **({"device": args.device} if args.device else {}))
     table = benchmark(cfg, steps=args.steps)
     out = resolve(args.out)
     atomic_write_csv(out, table)
     # listed in results/README.md by the next make reproduce
     report.register(out.parent, out, f"one SSL step against one supervised step, side by side ({args.profile})")
     print(table.to_string(index=False))
-    print(f"torch {package_versions().get('torch')} on {args.device}; written to {args.out}")
+    print(f"torch {package_versions().get('torch')} on {cfg.train.device}; written to {args.out}")
     return 0

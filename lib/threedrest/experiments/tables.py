@@ -239,16 +239,32 @@ def plot_promotions(result: RunResult) -> plt.Figure:
 
 
 def plot_qdw_scatter(result: RunResult, max_points: int = 3000) -> plt.Figure:
-    """QDW weight (student-teacher IoU) against the true quality of each pseudo-label."""
+    """The weight each pseudo-label was actually given (``pseudo_log.weight``) against its true quality.
+
+    Under 3DResT the weight is QDW's ``correl`` for samples TSCS kept unlabelled and 0 for promoted
+    ones (they count in L_sup instead); promoted samples are drawn as red crosses at weight 0, so
+    they are neither hidden among low-quality pseudo-labels nor misplaced at their ``correl``.
+    ``r`` is the correlation of weight and true IoU over the samples that were weighted.
+    """
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     log = result.pseudo_log
     if len(log):
         log = log.iloc[np.linspace(0, len(log) - 1, min(max_points, len(log))).astype(int)]
-        corr = np.corrcoef(log["correl"], log["true_iou"])[0, 1] if len(log) > 2 else float("nan")
-        ax.scatter(log["true_iou"], log["correl"], s=4, alpha=0.3, c=log["step"], cmap="viridis")
-        ax.set_title(f"QDW weight vs pseudo-label quality (r = {corr:.2f})", fontsize=9)
+        promoted = log["promoted"].astype(bool) if "promoted" in log else pd.Series(False, index=log.index)
+        weight = log["weight"] if "weight" in log else log["correl"]
+        kept = log[~promoted]
+        w_kept = weight[~promoted]
+        corr = np.corrcoef(w_kept, kept["true_iou"])[0, 1] if len(kept) > 2 and w_kept.std() > 0 else float("nan")
+        ax.scatter(kept["true_iou"], w_kept, s=4, alpha=0.3, c=kept["step"], cmap="viridis",
+                   label=f"weighted by QDW ({len(kept)})")  # fmt: skip
+        if promoted.any():
+            ax.scatter(log.loc[promoted, "true_iou"], weight[promoted], s=16, marker="x", c="tab:red",
+                       label=f"promoted by TSCS: weight 0, in L_sup ({int(promoted.sum())})")  # fmt: skip
+        ax.legend(loc="upper left", fontsize=7)
+        ax.set_title(f"QDW weight vs pseudo-label quality (r = {corr:.2f} over weighted)", fontsize=9)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.set(xlabel="IoU(pseudo-mask, ground truth)", ylabel="weight = IoU(student, teacher)", xlim=(0, 1), ylim=(0, 1))
+    ax.set(xlabel="IoU(pseudo-mask, ground truth)", ylabel="weight applied (QDW: correl; promoted: 0)",
+           xlim=(0, 1), ylim=(-0.05, 1.05))  # fmt: skip
     return fig
 
 

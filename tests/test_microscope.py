@@ -1,0 +1,74 @@
+"""Notebook 03's microscope: one unlabelled batch of a finished run, the TSCS decision, QDW weights, one EMA update."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pytest
+import torch
+from threedrest import train
+from threedrest.config import Config
+from threedrest.experiments import microscope
+from threedrest.experiments.runs import RunResult, run
+from threedrest.semi import ema, methods, qdw, tscs
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    torch.set_num_threads(1)
+    cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.2)
+    return run(cfg, root=tmp_path_factory.mktemp("runs"), progress=False)
+
+
+def test_one_step_of_a_finished_run_is_the_loops_step(finished: RunResult) -> None:
+    cfg, ws, state = microscope.load_state(finished)
+    saved = torch.load(finished.run_dir / "model.pt", weights_only=True)
+    for name, model in (("student", state.student), ("teacher", state.teacher)):
+        assert all(torch.equal(v, saved[name][k]) for k, v in model.state_dict().items()), name
+    positions = state.ulb_stream.next()
+    assert set(positions) <= set(ws.ulb_positions)
+    step = train.unlabelled_step(cfg, ws, state, positions)
+    s = float(step.correl.median())  # a threshold that splits this batch
+    promoted = tscs.select(step.correl, s)
+    w, _ = qdw.weights(step.correl, promoted)
+    table = microscope.step_table(step, promoted, w)
+    assert len(table) == len(positions) and table["uid"].tolist() == step.batch.uids
+    np.testing.assert_array_equal(table["promoted"], table["correl"] > s)
+    np.testing.assert_allclose(table["weight"], np.where(table["promoted"], 0.0, table["correl"]), atol=1e-6)
+    assert table["true_iou"].between(0, 1).all() and (table["teacher_sp"] >= 0).all()
+    # the method object the loop uses decides the same with the run's own threshold
+    decision = methods.build_method(cfg.ssl).decide(step.terms)
+    assert torch.equal(decision.promote, tscs.select(step.correl, cfg.ssl.tscs_threshold))
+
+    rows = microscope.pick_samples(step.correl, 3)
+    assert len(rows) == 3 and step.correl[rows[0]] == step.correl.max() and step.correl[rows[-1]] == step.correl.min()
+    fig = microscope.plot_step_masks(step, table, rows)
+    assert len(fig.axes) == 9
+    labels = [ax.get_ylabel() for ax in fig.axes[::3]]
+    assert all(f"correl = {table.iloc[b]['correl']:.2f}" in label for b, label in zip(rows, labels, strict=True))
+
+
+def test_one_ema_update_moves_the_teacher_one_minus_a_of_the_way(finished: RunResult) -> None:
+    cfg, _, state = microscope.load_state(finished)
+    before = ema.make_teacher(state.teacher)
+    gap = microscope.parameter_distance(state.student, state.teacher)
+    assert gap > 0, "best student and best teacher differ"
+    ema.update_teacher(state.teacher, state.student, 0.9, cfg.ssl.ema_buffers)
+    assert microscope.parameter_distance(state.teacher, before) == pytest.approx(0.1 * gap, rel=1e-3)
+    assert microscope.parameter_distance(state.student, state.teacher) == pytest.approx(0.9 * gap, rel=1e-3)
+
+
+def test_a_run_without_a_teacher_is_refused(tmp_path: Path) -> None:
+    result = run(Config.from_flat("smoke", method="supervised", label_ratio=0.2), root=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="no teacher"):
+        microscope.load_state(result)
+
+
+def test_pick_samples_spreads_over_the_consistency() -> None:
+    correl = torch.tensor([0.5, 0.9, 0.1, 0.7, 0.3])
+    assert microscope.pick_samples(correl, 3) == [1, 0, 2]
+    assert microscope.pick_samples(correl, 9) == [1, 3, 0, 4, 2]
