@@ -2,7 +2,7 @@
 
     correl_i = IoU(M_student_i, M_teacher_i);   promote sample i to the labelled set if correl_i > s
 
-A promoted sample counts in L_sup with the teacher's mask as its label. Kit choices (METHOD.md):
+A promoted sample counts in L_sup with the teacher's mask as its label. Kit choices (docs/method.md):
 online promotion per batch, once per sample, label frozen at promotion, no demotion; or a periodic
 ``sweep`` over the whole unlabelled pool on unaugmented scenes. An empty teacher mask gets correl 0
 (not 1, although teacher and student "agree"), so an empty pseudo-label is never promoted: every
