@@ -158,7 +158,9 @@ def test_a_notebook_opened_with_the_paper_profile_runs_the_paper_profile(path: P
     assert cfgs and all(c.profile == "paper" for c in cfgs)
     for cfg in cfgs:
         assert cfg.train.device == PAPER.train.device
-        assert (cfg.train.steps, cfg.train.batch_size, cfg.train.lr) == (PAPER.train.steps, PAPER.train.batch_size,
+        oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0  # trains ORACLE_STEPS_FACTOR x
+        steps = PAPER.train.steps * (grids.ORACLE_STEPS_FACTOR if oracle else 1)
+        assert (cfg.train.steps, cfg.train.batch_size, cfg.train.lr) == (steps, PAPER.train.batch_size,
                                                                          PAPER.train.lr)  # fmt: skip
         assert cfg.ssl.ema_momentum == PAPER.ssl.ema_momentum or "ema_momenta" in declared
         data = {k: v for k, v in cfg.to_dict()["data"].items() if k != "label_ratio"}
@@ -183,7 +185,9 @@ def test_what_the_user_sets_wins_over_the_profile(path: Path) -> None:
     assert set(USER) - {"label_ratio"} <= set(user), "every notebook takes device and every data setting"
     cfgs = _config_cell_namespace(path, profile="paper", **user)["cfgs"]
     for cfg in cfgs:
-        assert cfg.train.device == "cpu" and cfg.train.steps == PAPER.train.steps  # the rest stays the profile's
+        oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0
+        steps = PAPER.train.steps * (grids.ORACLE_STEPS_FACTOR if oracle else 1)
+        assert cfg.train.device == "cpu" and cfg.train.steps == steps  # the rest stays the profile's
         assert (cfg.data.dataset, cfg.data.data_root, cfg.data.cache_dir, cfg.data.generator_seed) == (
             "scanrefer", "/data/scanrefer", "/scratch/threedrest-cache", 7)  # fmt: skip
     if "label_ratio" in declared:
