@@ -103,6 +103,10 @@ def reproduce(
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValueError(f"reproduce: no notebook takes parameter(s) {unknown}; known: {sorted(known)}")
+    if not only:  # a full reproduction owns tables/, figures/, views/, notebooks/: nothing stale stays
+        removed = report.clear_owned(out_dir)
+        if removed:
+            print(f"[reproduce] cleared {', '.join(removed)} in {out_dir} (regenerated now)", flush=True)
     rows = []
     for path in selected:
         print(f"[reproduce] {path.name} ...", flush=True)
