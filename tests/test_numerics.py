@@ -23,8 +23,9 @@ from threedrest import numerics
 ROOT = Path(__file__).resolve().parents[1]
 # Tiny but complete: every numeric stage runs (3 train scenes keep it within seconds per run).
 TRAIN = ["-m", "threedrest", "train", "--profile", "smoke", "--method", "3drest", "--ratio", "0.5", "--set",
-         "n_train_scenes=3", "n_val_scenes=1", "n_test_scenes=1", "steps=12", "eval_every=6", "burn_in_steps=6",
-         "tscs_threshold=0.2", "lr=5e-3", "batch_size=8", "backbone_pretrain_steps=10"]  # fmt: skip
+         "n_train_scenes=3", "n_val_scenes=1", "n_test_scenes=1", "points_per_scene=1500", "max_objects=8",
+         "descriptions_per_object=1.5", "steps=12", "eval_every=6", "burn_in_steps=6", "tscs_threshold=0.2",
+         "lr=5e-3", "batch_size=8", "backbone_pretrain_steps=10"]  # fmt: skip
 # What each "machine" would pick by itself (variables a user or a machine might set)
 AVX2_MACHINE = {"ATEN_CPU_CAPABILITY": "avx2", "OPENBLAS_CORETYPE": "Haswell",
                 "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}  # fmt: skip
@@ -51,18 +52,27 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def _pipeline(tmp: Path, name: str, **env: str) -> dict[str, str]:
-    """Run the short pipeline in a fresh project root; a hash per stage's files."""
-    root = tmp / name
-    subprocess.run([sys.executable, *TRAIN, "--out", str(root / "runs")], check=True, capture_output=True,
-                   env=_clean_env(THREEDREST_ROOT=str(root), **env), cwd=ROOT)  # fmt: skip
+def _pipelines(tmp: Path, settings: dict[str, dict[str, str]]) -> dict[str, dict]:
+    """Run the short pipeline once per entry, side by side, each in a fresh project root; per run a
+    hash of each stage's files (data, features, runs) and the numerics its versions.json records."""
+    procs = {name: subprocess.Popen([sys.executable, *TRAIN, "--out", str(tmp / name / "runs")], cwd=ROOT,
+                                    env=_clean_env(THREEDREST_ROOT=str(tmp / name), **env),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for name, env in settings.items()}  # fmt: skip
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"{name}: {err[-3000:]}"
+    return {name: _hashes(tmp / name) for name in settings}
+
+
+def _hashes(root: Path) -> dict:
     stages: dict[str, list[Path]] = {}
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.suffix not in (".npz", ".pt", ".csv") or path.name == "history.csv":
             continue  # history.csv holds seconds; timings and manifests hold seconds and paths
         stage = "runs" if path.is_relative_to(root / "runs") else ("features" if "features" in path.parts else "data")
         stages.setdefault(stage, []).append(path)
-    out = {}
+    out: dict = {}
     for stage, paths in stages.items():
         digest = hashlib.sha256()
         for path in paths:  # hashed folder names embed timings: hash contents in name order
@@ -75,18 +85,17 @@ def _pipeline(tmp: Path, name: str, **env: str) -> dict[str, str]:
 
 @needs_avx512
 def test_two_dispatch_settings_give_the_same_bits_only_with_the_kits_settings(tmp_path: Path) -> None:
-    a = _pipeline(tmp_path, "avx2", **AVX2_MACHINE)
-    b = _pipeline(tmp_path, "avx512", **AVX512_MACHINE)
+    a, b = _pipelines(tmp_path, {"avx2": AVX2_MACHINE, "avx512": AVX512_MACHINE}).values()
     assert a["versions"]["mode"] == b["versions"]["mode"] == "portable"
     assert a["versions"]["torch_cpu_capability"] == b["versions"]["torch_cpu_capability"] == "AVX2"
     assert {k: a[k] for k in ("data", "features", "runs")} == {k: b[k] for k in ("data", "features", "runs")}
     # the same two settings without the kit's numerics: the bits part before training starts
-    c = _pipeline(tmp_path, "native-avx2", THREEDREST_NUMERICS="native", **AVX2_MACHINE)
-    d = _pipeline(tmp_path, "native-avx512", THREEDREST_NUMERICS="native", **AVX512_MACHINE)
+    native = {"THREEDREST_NUMERICS": "native"}
+    c, d = _pipelines(tmp_path, {"native-avx2": {**native, **AVX2_MACHINE},
+                                 "native-avx512": {**native, **AVX512_MACHINE}}).values()  # fmt: skip
     assert c["versions"]["torch_cpu_capability"] == "AVX2" and d["versions"]["torch_cpu_capability"] == "AVX512"
     assert c["versions"]["mode"] == "native"
     assert c["features"] != d["features"] and c["runs"] != d["runs"]
-    assert c["runs"] == a["runs"]  # portable is the AVX2 path: an AVX2 machine loses nothing
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -117,11 +126,23 @@ def test_numpy_imported_first_is_reported_not_hidden() -> None:
             "except RuntimeWarning as w: print('warned', 'NPY_DISABLE_CPU_FEATURES' in str(w))")  # fmt: skip
     done = _python(code)
     assert done.stdout.split() == ["warned", "True"], done.stderr
-    code = ("import warnings; warnings.simplefilter('ignore'); import numpy, torch, threedrest;"
-            "from threedrest import numerics; i = numerics.settings();"
-            "print(numerics.portable_in_force(i), i['set_too_late'])")  # fmt: skip
-    done = _python(code)
-    assert done.stdout.startswith("False ['ATEN_CPU_CAPABILITY'"), done.stdout + done.stderr
+    done = _python(_IN_FORCE.format(before="import numpy"))
+    assert done.stdout.split()[:2] == ["False", "['NPY_DISABLE_CPU_FEATURES',"], done.stdout + done.stderr
+
+
+_IN_FORCE = ("import warnings; warnings.simplefilter('ignore'); {before}; import threedrest;"
+             "from threedrest import numerics; i = numerics.settings(); print(numerics.portable_in_force(i),"
+             "i['set_too_late'], i.get('torch_cpu_capability'))")  # fmt: skip
+
+
+@needs_avx512
+def test_torch_settings_hold_after_import_but_not_after_a_first_op() -> None:
+    """torch imports numpy, so numpy's variables come from the environment here (as a parent sets them)."""
+    numpy_vars = {k: v for k, (v, lib, _) in numerics.PORTABLE.items() if lib == "numpy"}
+    done = _python(_IN_FORCE.format(before="import torch"), **numpy_vars)
+    assert done.stdout.split() == ["True", "[]", "AVX2"], done.stdout + done.stderr
+    done = _python(_IN_FORCE.format(before="import torch; torch.ones(3).sum()"), **numpy_vars)
+    assert done.stdout.split() == ["False", "[]", "AVX512"], done.stdout + done.stderr
 
 
 def test_kernel_spec_starts_through_numerics(tmp_path: Path) -> None:

@@ -26,14 +26,15 @@ from typing import Any
 
 MODE_VAR = "THREEDREST_NUMERICS"
 MODES = ("portable", "native")
-# variable -> (value, library that reads it, when). "load": read when the library is loaded, so
-# it must be in the environment before the import; "first use": before the first kernel runs.
+# variable -> (value, library that reads it, when), "when" as measured: "load": read when the
+# library is imported, so it must be in the environment before ``import numpy``; "first use": read
+# at the library's first kernel of that kind (after ``import torch`` works, after a first op not).
 PORTABLE: dict[str, tuple[str, str, str]] = {
     # ATen's vector kernels and reductions: 8-lane AVX2 everywhere (AVX-512 sums in 16 lanes)
-    "ATEN_CPU_CAPABILITY": ("avx2", "torch", "load"),
+    "ATEN_CPU_CAPABILITY": ("avx2", "torch", "first use"),
     # MKL (torch's sgemm, VML): the one code path MKL promises on Intel and AMD alike
     "MKL_CBWR": ("COMPATIBLE", "torch", "first use"),
-    # oneDNN kernels (when torch routes an op there): no AVX-512 / AMX paths
+    # oneDNN kernels: torch sends GELU there (MiniLM's text features); no AVX-512 / AMX paths
     "ONEDNN_MAX_CPU_ISA": ("AVX2", "torch", "first use"),
     # numpy's own SIMD dispatch (exp, log, sin, cos, sorting...): AVX2 (x86-64-v3) at most
     "NPY_DISABLE_CPU_FEATURES": ("X86_V4 AVX512_ICL AVX512_SPR", "numpy", "load"),
@@ -41,7 +42,7 @@ PORTABLE: dict[str, tuple[str, str, str]] = {
     "OPENBLAS_CORETYPE": ("Haswell", "numpy", "load"),
     "OPENBLAS_NUM_THREADS": ("1", "numpy", "load"),
     # default thread count of torch, MKL and OpenMP where a stage does not set its own
-    "OMP_NUM_THREADS": ("2", "torch", "load"),
+    "OMP_NUM_THREADS": ("2", "torch", "first use"),
 }
 _STATE: dict[str, Any] = {}
 
@@ -62,16 +63,18 @@ def configure() -> dict[str, Any]:
     if _STATE:
         return _STATE
     current = mode()
-    replaced, late = {}, []
+    replaced: dict[str, str] = {}
+    late: list[str] = []  # not in force: their library was loaded already
+    after_import: list[str] = []  # in force only if the library ran no kernel yet
     if current == "portable":
         for name, (value, library, when) in PORTABLE.items():
             old = os.environ.get(name)
             if old is not None and old != value:
                 replaced[name] = old
-            if old != value and when == "load" and library in sys.modules:
-                late.append(name)
+            if old != value and library in sys.modules:  # "first use" ones are checked in settings()
+                (late if when == "load" else after_import).append(name)
             os.environ[name] = value
-    _STATE.update(mode=current, replaced=replaced, set_too_late=late)
+    _STATE.update(mode=current, replaced=replaced, set_too_late=late, set_after_import=after_import)
     if late:
         warnings.warn(
             f"threedrest: {', '.join(sorted(set(PORTABLE[n][1] for n in late)))} was imported before threedrest, "
@@ -91,6 +94,7 @@ def settings() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "env": {name: os.environ.get(name, "") for name in PORTABLE},
         "set_too_late": list(state["set_too_late"]),
+        "set_after_import": list(state["set_after_import"]),
         "replaced": dict(state["replaced"]),
     }
     if "torch" in sys.modules:
