@@ -83,6 +83,7 @@ def _hashes(root: Path) -> dict:
     return out
 
 
+@pytest.mark.slow
 @needs_avx512
 def test_two_dispatch_settings_give_the_same_bits_only_with_the_kits_settings(tmp_path: Path) -> None:
     a, b = _pipelines(tmp_path, {"avx2": AVX2_MACHINE, "avx512": AVX512_MACHINE}).values()

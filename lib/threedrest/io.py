@@ -84,17 +84,11 @@ def stable_hash(obj: Any, length: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
-def package_versions() -> dict[str, Any]:
-    """Versions saved beside every run so a number can be traced to the software that made it,
-    with the CPU code paths in force (``numerics``: the same versions round differently on
-    AVX2 and AVX-512 unless those are pinned)."""
+def package_versions() -> dict[str, str]:
+    """Versions saved beside every run so a number can be traced to the software that made it."""
     from importlib import metadata
 
-    from threedrest import numerics
-
-    versions: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                                "processor": platform.processor() or platform.machine(),
-                                "numerics": numerics.settings()}  # fmt: skip
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
     for name in ("threedrest", "torch", "numpy", "scipy", "torch-geometric", "transformers", "pandas"):
         try:
             versions[name] = metadata.version(name)
