@@ -120,6 +120,8 @@ def compare(
     missing = merged[merged["_merge"] == "left_only"][KEY].reset_index(drop=True)
     extra = merged[merged["_merge"] == "right_only"][KEY].reset_index(drop=True)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
+    for m in EXACT:  # the outer merge made counts floats
+        both[[f"{m}_ref", f"{m}_cand"]] = both[[f"{m}_ref", f"{m}_cand"]].astype("int64")
     if tolerance is not None:
         table = tolerance.table.rename(columns={m: f"{m}_tol" for m in METRICS})
         both = both.merge(table, on=GROUP, how="left")
