@@ -216,6 +216,8 @@ def main(argv: list[str]) -> int:
     else:
         candidate_path = rerun(args.only, args.profile, args.seeds, resolve(args.scratch), extra, args.reuse_data)
         partial = bool(args.only)
+    if not candidate_path.exists():
+        raise ValueError(f"verify: candidate {candidate_path} does not exist")
     candidate = pd.read_csv(candidate_path, dtype={"config_hash": str})
     fraction = args.tolerance if args.tolerance is not None else (CUDA_FRACTION if args.device == "cuda" else 0.0)
     tolerance = seed_tolerance(reference, fraction) if fraction > 0 else None
