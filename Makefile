@@ -10,7 +10,9 @@ SEEDS ?= 0,1,2
 DEVICE ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install reproduce test lint smoke data browser lab clean-results
+ONLY ?=
+
+.PHONY: install reproduce test lint smoke data browser lab clean-results verify
 
 install: $(STAMP)
 
@@ -19,10 +21,16 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -m threedrest numerics install-kernel >/dev/null
 	touch $@
 
 reproduce: install
 	$(PY) -m threedrest reproduce --profile $(PROFILE) --seeds $(SEEDS) $(if $(DEVICE),-p device $(DEVICE))
+
+# compare with the committed results/tables/runs.csv: make verify (reads it), make verify ONLY=02 (re-runs 02)
+verify: install
+	$(PY) -m threedrest verify --profile $(PROFILE) --seeds $(SEEDS) $(if $(DEVICE),--device $(DEVICE)) \
+		$(if $(ONLY),--only $(ONLY),--csv results/tables/runs.csv)
 
 smoke: install
 	$(PY) -m threedrest reproduce --profile smoke --seeds 0 --out results/smoke

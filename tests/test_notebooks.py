@@ -21,7 +21,7 @@ import papermill
 import pytest
 from threedrest.config import Config, get_profile
 from threedrest.data import stats
-from threedrest.experiments import baselines, grids, reproduce, tables
+from threedrest.experiments import baselines, grids, report, reproduce, tables
 from threedrest.experiments.runs import load_run, run_dir_for
 from threedrest.net.features import load_dataset_index
 from threedrest.paths import project_root
@@ -45,6 +45,7 @@ SMOKE = {
     "n_pages": "1",
     "n_recompute": "2",
 }
+STALE = ["views/cases/scene0078_00__20__0.html", "views/cases/scene0078_00__20__0.png", "figures/old.png"]
 MAIN_RATIO = get_profile("smoke").data.label_ratio  # label_ratio 0 in a notebook: the profile's main ratio
 COMMON_CFG: dict = {}  # the notebooks' defaults leave device and every data setting to the profile
 
@@ -240,6 +241,10 @@ def test_reproduce_rejects_a_parameter_no_notebook_takes(tmp_path: Path) -> None
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("results")
+    for rel in STALE:  # what a previous machine's reproduction left (committed pages, a stale row)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text("from an earlier reproduction")
+        report.register(out, out / rel, "stale")
     start = time.perf_counter()
     timings = reproduce.reproduce(profile="smoke", seeds="0", out=str(out), extra=dict(SMOKE))
     return {"out": out, "timings": timings, "seconds": time.perf_counter() - start}
@@ -272,6 +277,14 @@ def test_readme_lists_every_registered_artifact(executed: dict) -> None:
         assert rel in index, f"{rel} not registered"
     views = [k for k in index if k.startswith("views/") and k.endswith(".html")]
     assert len(views) >= 3, "tour pages, the gallery and exported cases"
+    for rel in STALE:  # a full reproduction clears what it owns first: no earlier page stays beside its own
+        assert rel not in index and not (out / rel).exists(), f"stale {rel} survived the reproduction"
+    owned = [p.relative_to(out).as_posix() for name in ("tables", "figures", "views", "notebooks")
+             for p in (out / name).rglob("*") if p.is_file()]  # fmt: skip
+    pages = [rel.rsplit("/", 1)[0] + "/" for rel in index if rel.endswith(".html")]  # a page owns its subfolders
+    unlisted = [rel for rel in owned if rel not in index and not rel.endswith(".js")  # .js: the pages' shared viewer
+                and not any(rel.startswith(f) and "/" in rel[len(f):] for f in pages)]  # fmt: skip
+    assert not unlisted, f"written but not in the index: {unlisted}"
 
 
 def _assert_same_table(written: Path, recomputed: pd.DataFrame) -> None:

@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("threedrest.experiments.runs", "train one method (supervised, mean_teacher, refteacher, 3drest)"),
     "reproduce": ("threedrest.experiments.reproduce", "run every notebook with papermill into results/"),
     "bench": ("threedrest.experiments.bench", "time an SSL step against a supervised step; write results/bench.csv"),
+    "numerics": ("threedrest.numerics", "show the CPU code paths in force (show), or install the kit's Jupyter kernel"),
+    "verify": ("threedrest.experiments.verify", "compare a reproduction's runs.csv with the committed one, row by row"),
 }
 
 

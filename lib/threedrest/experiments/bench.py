@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from threedrest import numerics
 from threedrest.config import Config, replace
 from threedrest.experiments import report
 from threedrest.io import atomic_write_csv, package_versions
@@ -103,8 +104,18 @@ def benchmark(cfg: Config, steps: int = 30, warmup: int = 5) -> pd.DataFrame:
         ("batch_size", batch),
         ("steps_timed", steps),
         ("torch_threads", torch.get_num_threads()),
+        *numerics_rows(),
     ]
     return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+def numerics_rows() -> list[tuple[str, Any]]:
+    """The CPU code paths the timing ran on (THREEDREST_NUMERICS=native times the fastest ones)."""
+    info = numerics.settings()
+    rows: list[tuple[str, Any]] = [("numerics", info["mode"]), ("cpu", info.get("cpu", "")),
+                                   ("torch_cpu_capability", info.get("torch_cpu_capability", ""))]  # fmt: skip
+    rows += [(name.lower(), value or "unset") for name, value in info["env"].items()]
+    return rows
 
 
 def main(argv: list[str]) -> int:

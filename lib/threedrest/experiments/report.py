@@ -7,11 +7,15 @@ the index, so it never lists a file that is gone or misses one that was written.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from threedrest.io import atomic_write_json, atomic_write_text
 
 INDEX = "index.json"
+# what a full reproduction writes, so owns: cleared when it starts (results/runs, the cache of
+# trainings keyed by config hash, and anything else in results/ are left alone)
+OWNED = ("tables", "figures", "views", "notebooks", "timings.csv")
 SECTIONS = (
     ("tables", "Tables (CSV + Markdown, mean ± std over seeds)"),
     ("figures", "Figures"),
@@ -37,10 +41,34 @@ def _load(out_dir: Path) -> dict[str, str]:
         return {}
 
 
+def clear_owned(out_dir: str | Path) -> list[str]:
+    """Start a full reproduction from an empty slate: remove the artifacts it will regenerate and
+    their index entries, so pages selected by a previous run (another machine's 3D cases, runs.csv
+    rows of configs no longer in a grid) cannot stay beside the new ones. Returns what was removed."""
+    out_dir = Path(out_dir)
+    removed = []
+    for name in OWNED:
+        path = out_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(name + "/")
+        elif path.exists():
+            path.unlink()
+            removed.append(name)
+    index = _load(out_dir)
+    kept = {k: v for k, v in index.items() if k.split("/", 1)[0] not in OWNED}
+    if kept != index or (out_dir / INDEX).exists():
+        atomic_write_json(out_dir / INDEX, kept)
+    return removed
+
+
 def write_readme(out_dir: str | Path, title: str = "Results", preamble: str = "") -> Path:
     """results/README.md: every registered artifact that still exists, grouped by folder."""
     out_dir = Path(out_dir)
-    index = {k: v for k, v in sorted(_load(out_dir).items()) if (out_dir / k).exists()}
+    registered = _load(out_dir)
+    index = {k: v for k, v in sorted(registered.items()) if (out_dir / k).exists()}
+    if index != registered:  # the index, like the README, lists only what exists
+        atomic_write_json(out_dir / INDEX, index)
     lines = [f"# {title}", "", preamble, ""] if preamble else [f"# {title}", ""]
     done: set[str] = set()
     for folder, heading in SECTIONS:

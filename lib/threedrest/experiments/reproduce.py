@@ -125,6 +125,10 @@ def reproduce(
     first_seed = str(seeds).split(",")[0].strip()
     given = {"profile": profile, "seeds": seeds, "seed": first_seed, "out_dir": str(out_dir)}
     params = {**{k: v for k, v in given.items() if k in known}, **(extra or {})}
+    if not only:  # a full reproduction owns tables/, figures/, views/, notebooks/: nothing stale stays
+        removed = report.clear_owned(out_dir)
+        if removed:
+            print(f"[reproduce] cleared {', '.join(removed)} in {out_dir} (regenerated now)", flush=True)
     rows = []
     for path in selected:
         print(f"[reproduce] {path.name} ...", flush=True)

@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from threedrest import distributed
+from threedrest import distributed, numerics
 from threedrest.config import Config, SSLConfig, flatten, parse_overrides
 from threedrest.evaluate import metric_rows
 from threedrest.io import atomic_torch_save, atomic_write_csv, atomic_write_json, package_versions
@@ -216,7 +216,8 @@ def run(
         for stale in run_dir.glob(".*.tmp"):  # temporary files of a writer that was killed
             stale.unlink(missing_ok=True)
         atomic_write_json(run_dir / "config.json", cfg.to_dict())
-        atomic_write_json(run_dir / "versions.json", package_versions())
+        # versions and the CPU code paths in force: the same versions round differently on AVX2 and AVX-512
+        atomic_write_json(run_dir / "versions.json", {**package_versions(), "numerics": numerics.settings()})
         atomic_write_json(run_dir / "labelled_split.json", {"seed": cfg.seed, "uids": ws.lb_uids})
         distributed.barrier()
     state = None

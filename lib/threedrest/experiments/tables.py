@@ -55,6 +55,10 @@ def update_runs_csv(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
         )
     df = df.sort_values(["method", "label_ratio", "model", "seed", "split", "subset"]).reset_index(drop=True)
     atomic_write_csv(path, df)
+    if path.parent.name == "tables":  # <out_dir>/tables/runs.csv: the source of every table, in the index too
+        caption = ("one row per evaluated model (method, label ratio, seed, model, split, subset, mIoU, "
+                   "Acc@0.25, Acc@0.5, n, config hash): every table comes from it")  # fmt: skip
+        report.register(path.parent.parent, path, caption)
     return df
 
 
