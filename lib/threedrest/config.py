@@ -27,8 +27,11 @@ class DataConfig:
     n_val_scenes: int = 15
     n_test_scenes: int = 15
     points_per_scene: int = 12_000  # target points per scan (ScanNet vh_clean_2 has ~150k)
-    min_objects: int = 8  # furniture objects per room
-    max_objects: int = 25
+    min_objects: int = 10  # objects per room, small ones (pillows, lamps, monitors) included
+    max_objects: int = 26
+    # embedded generator settings, to build variants of the benchmark
+    class_mix: str = "scanrefer"  # target classes: "scanrefer" (its 2,000-record shares) or "chair 40, others 20, ..."
+    small_object_points: int = 60  # scan density floor: points each object gets at least (0: plain area sampling)
     descriptions_per_object: float = 4.7  # ScanRefer has ~4.7 per object
     generator_seed: int = 0  # seed of the procedural benchmark (not of training)
     # labelled fraction of the train split, in (0, 1]. Classroom: 10% (~450 descriptions, the closest
