@@ -104,7 +104,7 @@ def target_class_of(tokens: list[str]) -> str | None:
 # --------------------------------------------------------------------------- generation
 # Relative weights of location-clause kinds, set so word shares approach ScanRefer's (left/right
 # in about half the sentences, then near/next, corner, front, on top, between, under).
-KIND_WEIGHT = {"left_right": 3.5, "near": 4.0, "on": 14.0, "under": 12.0, "above": 7.0, "in_front_of": 3.0,
+KIND_WEIGHT = {"left_right": 3.5, "near": 4.0, "on": 14.0, "under": 16.0, "above": 7.0, "in_front_of": 3.0,
                "behind": 0.8, "between": 1.5, "corner": 7.0, "against": 2.0, "middle": 6.0, "closest": 1.2,
                "farthest": 0.4, "ordinal": 0.6, "size_extreme": 0.4, "in": 14.0, "floor": 1.8}  # fmt: skip
 OPENERS = ("this is {a} {adj}{n}.", "there is {a} {adj}{n}.", "it is {a} {adj}{n}.", "this is the {adj}{n}.",
@@ -116,11 +116,18 @@ OPENERS = ("this is {a} {adj}{n}.", "there is {a} {adj}{n}.", "it is {a} {adj}{n
            "it looks like {a} {adj}{n}.", "it seems to be {a} {adj}{n}.", "we are looking for {a} {adj}{n}.",
            "the described object is {a} {adj}{n}.", "the thing is {a} {adj}{n}.", "this one is {a} {adj}{n}.",
            "the item is {a} {adj}{n}.", "this {room} has {a} {adj}{n}.", "there's {a} {adj}{n}.",
-           "the selected object is {a} {adj}{n}.", "the object is the {adj}{n}.", "it is the {adj}{n}.")  # fmt: skip
+           "the selected object is {a} {adj}{n}.", "the object is the {adj}{n}.", "it is the {adj}{n}.",
+           "the object in question is {a} {adj}{n}.", "i am referring to the {adj}{n}.", "please find the {adj}{n}.",
+           "we are talking about {a} {adj}{n}.", "locate the {adj}{n}.", "spot the {adj}{n}.", "select the {adj}{n}.",
+           "choose the {adj}{n}.", "the mentioned object is {a} {adj}{n}.", "notice the {adj}{n}.",
+           "the chosen item is {a} {adj}{n}.", "identify the {adj}{n}.",
+           "this description is about {a} {adj}{n}.")  # fmt: skip
 PLACERS = ("it is {r}.", "it is located {r}.", "the {n} is {r}.", "it can be found {r}.", "it is {r}.",
            "this {n} is {r}.", "it is positioned {r}.", "the {n} is located {r}.", "it's {r}.", "it is {r}.",
            "it is situated {r}.", "we can see it {r}.", "it is found {r}.", "it is {r}.", "the {n} is {r}.",
-           "it appears {r}.", "it is {r}.", "it is kept {r}.", "it shows up {r}.", "you can find it {r}.")  # fmt: skip
+           "it appears {r}.", "it is {r}.", "it is kept {r}.", "it shows up {r}.", "it resides {r}.",
+           "it can be seen {r}.", "it is visible {r}.", "it remains {r}.", "it is stored {r}.", "it is stationed {r}.",
+           "it is currently {r}.", "the {n} can be seen {r}.")  # fmt: skip
 GROUNDED = ("it sits {r}.", "it stands {r}.", "it is placed {r}.", "it is set {r}.", "it rests {r}.",
             "it has been placed {r}.", "the {n} sits {r}.", "it is parked {r}.", "it was put {r}.")  # fmt: skip
 MATERIAL_NOUN = {"wooden": "wood", "metal": "metal", "plastic": "plastic", "fabric": "fabric", "leather": "leather"}
@@ -137,11 +144,13 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
     """The "what it is and looks like" sentence: article, adjectives, noun, then parts, colour, what it is
     for, or how many of its kind the room has."""
     adjs = [chosen[k] for k in ("size", "shape", "color", "material") if k in chosen]
+    if rng.random() < 0.3:  # ScanRefer writes both
+        adjs = [x.replace("gray", "grey") for x in adjs]
     adj = "".join(f"{a} " for a in adjs)
     a = article(adj or n)
     colour = chosen.get("color", "")
     u = rng.random()
-    if parts and u < 0.16:
+    if parts and u < 0.12:
         with_ = " and ".join(parts[i] for i in sorted(rng.permutation(len(parts))[:2]))
         forms = (
             "this is {a} {adj}{n} with {w}.",
@@ -152,7 +161,7 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
             "there is {a} {adj}{n} that has {w}.",
         )
         return _pick(rng, forms).format(a=a, adj=adj, n=n, w=with_)
-    if colour and u < 0.3:
+    if colour and u < 0.24:
         rest = " ".join([*(x for x in adjs if x != colour), n])
         others = [o for o in noun_matches(ctx["layout"], ctx["noun"]) if o.object_id != obj.object_id]
         if others and all(o.color != colour for o in others) and rng.random() < 0.5:
@@ -166,8 +175,20 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
             "this is a {r} and its color is {c}.",
         )
         return _pick(rng, forms).format(r=rest, c=colour)
+    peers = len(noun_matches(ctx["layout"], ctx["noun"]))
+    if 1 < peers < len(NUMBERS) and 0.68 < u < 0.86:
+        forms = (
+            "this is one of the {k} {p}.",
+            "it is one of the {k} {adj}{p} in the {room}.",
+            "this is one of {k} {p} in the {room}.",
+            "there are {k} {p} in the {room}; this is one of them.",
+            "the {room} has {k} {p} and this is one of them.",
+        )
+        return _pick(rng, forms).format(k=NUMBERS[peers], p=plural(n), adj=adj if not chosen else "", room=ctx["room"])
+    if u > 0.9:
+        return _pick(rng, OPENERS).format(a=a, adj=adj, n=n, room=ctx["room"])[:-1] + f", {_extent(obj)}."
     epithets = EPITHETS.get(obj.object_name, EPITHETS.get(GROUP_OF.get(obj.object_name, ""), []))
-    if epithets and u < 0.7:
+    if epithets:
         forms = (
             "this is {a} {adj}{n} {e}.",
             "there is {a} {adj}{n} {e}.",
@@ -177,17 +198,37 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
             "this is the {adj}{n} {e}.",
         )
         return _pick(rng, forms).format(a=a, adj=adj, n=n, e=_pick(rng, epithets))
-    peers = len(noun_matches(ctx["layout"], ctx["noun"]))
-    if 1 < peers < len(NUMBERS) and u < 0.74:
-        forms = (
-            "this is one of the {k} {p}.",
-            "it is one of the {k} {adj}{p} in the {room}.",
-            "this is one of {k} {p} in the {room}.",
-            "there are {k} {p} in the {room}; this is one of them.",
-            "the {room} has {k} {p} and this is one of them.",
-        )
-        return _pick(rng, forms).format(k=NUMBERS[peers], p=plural(n), adj=adj if not chosen else "", room=ctx["room"])
     return _pick(rng, OPENERS).format(a=a, adj=adj, n=n, room=ctx["room"])
+
+
+def _extent(obj: SceneObject) -> str:
+    """How high or wide it is, from its box: "about knee high", "hung at eye level"."""
+    top, centre = float(obj.bbox_max[2]), float(obj.center[2])
+    if is_mounted(obj):
+        return "hung high up" if centre > 1.8 else "hung at eye level" if centre > 1.2 else "hung fairly low"
+    width = float(max(obj.size[:2]))
+    words = (
+        "very low to the ground",
+        "about ankle high",
+        "about knee high",
+        "roughly waist high",
+        "about chest high",
+        "nearly shoulder high",
+        "taller than most people",
+    )
+    if obj.object_id % 3 == 0:
+        words = (
+            "barely off the floor",
+            "only a few inches tall",
+            "about shin height",
+            "around hip height",
+            "about as tall as a counter",
+            "about as tall as a child",
+            "about as tall as an adult",
+        )
+    height = words[int(np.searchsorted([0.15, 0.3, 0.55, 0.95, 1.35, 1.75], top))]
+    wide = "under half a meter wide" if width < 0.5 else "about a meter wide" if width < 1.3 else "over a meter wide"
+    return height if obj.object_id % 2 else wide
 
 
 def _placer(rng: np.random.Generator, n: str, clauses: list[Clause], mounted: bool) -> str:
@@ -222,7 +263,7 @@ def _candidate(
     if not nouns:
         return None
     noun = _pick(rng, nouns)
-    key = (noun.words, str(noun.program))
+    key = str(noun.program)  # clauses name the target only through "{n}": one set per noun program
     if key not in cache:
         cache[key] = location_clauses(obj, layout, refs, view_list, noun.program, rng)
     clauses = cache[key]
@@ -251,7 +292,7 @@ def _candidate(
         if on_floor(obj) and obj.size[2] < 1.0:
             extra.append(_pick(rng, ("it is on the floor.", "it stands on the floor.")))
         near = [o for o in noun_matches(layout, noun.program) if o.object_id != obj.object_id and gap_xy(o, obj) < 0.6]
-        if near and rng.random() < 0.15:  # "another": ScanRefer 3 %
+        if near and rng.random() < 0.25:  # "another": ScanRefer 3 %
             text += " " + _pick(
                 rng,
                 (

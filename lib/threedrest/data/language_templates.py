@@ -27,7 +27,7 @@ from threedrest.data.layout import RoomLayout, SceneObject
 # Class-level words: calling any object of the class this is correct (never "table" for a desk).
 CLASS_WORDS: dict[str, list[str]] = {
     "cabinet": ["cabinet", "cupboard"], "bed": ["bed"], "chair": ["chair"], "sofa": ["couch", "sofa"],
-    "table": ["table"], "door": ["door"], "window": ["window"], "bookshelf": ["bookshelf", "bookcase"],
+    "table": ["table"], "door": ["door"], "window": ["window"], "bookshelf": ["bookshelf", "bookcase", "book shelf"],
     "picture": ["picture", "painting"], "counter": ["counter", "countertop"], "desk": ["desk"],
     "curtain": ["curtain"], "refrigerator": ["refrigerator", "fridge"], "shower curtain": ["shower curtain"],
     "toilet": ["toilet"], "sink": ["sink"], "bathtub": ["bathtub", "tub"],

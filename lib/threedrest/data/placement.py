@@ -18,6 +18,7 @@ from threedrest.data.furniture import GAP, WALL_YAW, WALLS, build_parts
 
 AGAINST_BACK = ("pillow", "cushion", "throw pillow", "monitor", "computer monitor", "tv", "television", "microwave")
 MOUNTED_PLACEMENTS = ("in_wall", "above")
+CORNER_SHARE = 0.3  # of objects against a wall, the share pushed into a corner
 
 
 def rot(yaw: float) -> np.ndarray:
@@ -103,7 +104,10 @@ class Placer:
             length = lengths[WALLS.index(wall)]
             if length < w + 0.3:
                 return None
-            pos, yaw = self._wall_pose(wall, rng.uniform(w / 2 + 0.15, length - w / 2 - 0.15), d / 2 + 0.005)
+            along = rng.uniform(w / 2 + 0.15, length - w / 2 - 0.15)
+            if placement == "wall" and rng.random() < CORNER_SHARE:  # furniture often stands in a corner
+                along = w / 2 + 0.1 if rng.random() < 0.5 else length - w / 2 - 0.1
+            pos, yaw = self._wall_pose(wall, along, d / 2 + 0.005)
             if placement == "in_wall":
                 cls = CATALOG[name][0]
                 span = WALL_Z.get(name, WALL_Z.get(cls, (0.9, 1.3)))
