@@ -58,7 +58,9 @@ def test_supports_are_physical(layouts):
                 kinds["in"] += 1
             if o.object_name in ("radiator", "heater"):
                 windows = [w for w in lay.objects if w.class_name == "window"]
-                above = [w for w in windows if w.bbox_min[2] >= o.bbox_max[2] and np.hypot(*(w.center - o.center)[:2]) < 0.3]
+                above = [
+                    w for w in windows if w.bbox_min[2] >= o.bbox_max[2] and np.hypot(*(w.center - o.center)[:2]) < 0.3
+                ]
                 kinds["below_window"] += bool(above)
             kinds["floor"] += on_floor(o)
     assert kinds["on"] >= 30 and kinds["in"] >= 3 and kinds["below_window"] >= 2 and kinds["floor"] > 100
@@ -113,3 +115,11 @@ def test_generation_is_deterministic():
         (o.object_name, o.on_top_of, o.inside_of) for o in b.objects
     ]
     assert all(np.allclose(x.center, y.center) for x, y in zip(a.objects, b.objects, strict=True))
+
+
+def test_every_part_has_a_positive_size(layouts):
+    """Parts are rebuilt when a shelf or a window sill shrinks an object: none may turn inside out."""
+    for lay in layouts:
+        for p in lay.primitives:
+            if p["kind"] != "plane":
+                assert np.all(p["size"] > 0), (lay.objects[p["instance"]].object_name, p["part"], p["size"])

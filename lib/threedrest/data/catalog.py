@@ -225,7 +225,7 @@ NAME_WORDS: dict[str, list[str]] = {
 }  # fmt: skip
 # What each placement may rest on or hang by (object names or classes).
 SUPPORTS: dict[str, str] = {
-    "pillow": "bed sofa armchair", "cushion": "sofa armchair bed", "throw pillow": "sofa bed", "monitor": "desk",
+    "pillow": "bed sofa", "cushion": "sofa bed", "throw pillow": "sofa bed", "monitor": "desk",
     "computer monitor": "desk", "keyboard": "desk", "laptop": "desk table coffee_table",
     "printer": "desk cabinet file_cabinet", "lamp": "nightstand desk dresser end_table side_table table cabinet",
     "table lamp": "nightstand end_table side_table dresser", "desk lamp": "desk writing_desk",

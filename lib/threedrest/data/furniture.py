@@ -192,9 +192,10 @@ def build_parts(kind: str, w: float, d: float, h: float, shape: str, rng: np.ran
             _box("fin", (-w / 2 + (i + 0.5) * w / n, 0, 0.1 + h / 2), (w / n - 0.03, d, h)) for i in range(n)
         ], h + 0.1
     if kind == "plant":
+        pot = min(0.3, 0.4 * h)  # a potted plant on a shelf is small all over
         return [
-            _cyl("pot", (0, 0, 0.15), w / 3, 0.3, (150, 90, 60)),
-            _cyl("foliage", (0, 0, (0.3 + h) / 2), w / 2, h - 0.3),
+            _cyl("pot", (0, 0, pot / 2), w / 3, pot, (150, 90, 60)),
+            _cyl("foliage", (0, 0, (pot + h) / 2), w / 2, h - pot),
         ], h
     if kind in SMALL_BUILDERS:
         return SMALL_BUILDERS[kind](w, d, h, rng)

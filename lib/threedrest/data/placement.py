@@ -86,6 +86,8 @@ class Placer:
     def _supports(self, name: str, placement: str) -> list[dict[str, Any]]:
         allowed = _support_names(name, placement)
         out = [o for o in self.placed if (o["name"] in allowed or o["class"] in allowed) and o["placement"] != "on"]
+        if placement == "on" and name not in AGAINST_BACK[:3]:  # only pillows go on beds and sofas
+            out = [o for o in out if o["class"] not in ("bed", "sofa", "chair")]
         if placement == "above":
             out = [o for o in out if o["wall"] and not o["mounted"]]
         if placement == "under":
@@ -205,7 +207,9 @@ class Placer:
         cls, _, wr, dr, hr, kind, colours, materials, shapes = CATALOG[name]
         shape = str(rng.choice(shapes.split())) if shapes else ""
         w, d, h = rng.uniform(*wr), rng.uniform(*dr), rng.uniform(*hr)
-        if shape in ("round", "square") and kind not in ("can", "stool"):
+        if shape in ("round", "square") and kind in ("picture", "whiteboard", "clock"):
+            h = w  # a square picture is square on the wall
+        elif shape in ("round", "square") and kind not in ("can", "stool"):
             w = d = min(w, 1.3) if cls == "table" else d
         built: dict[tuple, tuple] = {}
         for _ in range(25):
