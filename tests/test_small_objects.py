@@ -89,13 +89,18 @@ def test_records_carry_object_name_and_pick_their_target(layouts):
 
 
 def test_density_floor_gives_small_objects_points():
-    lay = generate_layout("s", np.random.default_rng(3), CFG)
-    small = [o.object_id for o in lay.objects if float(np.prod(o.size)) < 0.05]
-    counts = {}
-    for floor in (0, 60):
-        pts = sample_points(lay, np.random.default_rng(4), CFG.points_per_scene, floor)
-        counts[floor] = np.bincount(pts["instance"], minlength=len(lay.objects))[small]
-    assert small and counts[60].mean() > 1.5 * counts[0].mean() and np.median(counts[60]) >= 40
+    """Without the floor a keyboard or a pillow half hidden by a sofa back gets a dozen points; with it every
+    object keeps a few superpoints' worth (60 asked, the scan's holes and noise may take some)."""
+    few, fixed = [], []
+    for i in range(4):
+        lay = generate_layout("s", np.random.default_rng(i), CFG)
+        n = len(lay.objects)
+        plain = np.bincount(sample_points(lay, np.random.default_rng(9), CFG.points_per_scene, 0)["instance"])[:n]
+        floor = np.bincount(sample_points(lay, np.random.default_rng(9), CFG.points_per_scene, 60)["instance"])[:n]
+        few += list(plain[plain < 40])
+        fixed += list(floor[plain < 40])
+        assert floor.min() >= 30 and len(floor) == n  # a hole in the scan may still eat a few
+    assert few and np.median(fixed) >= 55 > np.median(few)
 
 
 def test_config_fields_change_the_data():

@@ -255,7 +255,7 @@ GROUP_SIZE = {
 # room type: (key objects always planned, other names that may appear); EVERYWHERE names go in any room
 ROOMS: dict[str, tuple[str, str]] = {
     "bedroom": (
-        "door, bed",
+        "door, bed, nightstand",
         "pillow, throw pillow, nightstand, lamp, table lamp, dresser, wardrobe, curtain, "
         "curtains, writing desk, desk chair, chair, painting, poster, mirror, suitcase, laundry basket, "
         "closet door, armchair, tv, cushion, ottoman, bench, laptop, end table, floor lamp, bookshelf",

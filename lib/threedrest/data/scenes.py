@@ -70,7 +70,7 @@ def _draw_name(rng: np.random.Generator, room_type: str, cls: str) -> str:
 
 # small objects are harder to single out (fewer candidate sentences survive), so the plan draws them more
 # often: the *descriptions* then follow the class mix
-DESCRIBED_LESS = {"others": 1.2}
+DESCRIBED_LESS = {"others": 1.3, "window": 0.7}
 PAIR_SHARE = 0.6  # ScanRefer: ~19 % of descriptions are "unique" (no other object of the class in the scene)
 SUPPORTED_WEIGHT = 2.5  # things that rest on furniture (pillows, monitors, boxes on shelves) are drawn more
 
@@ -207,15 +207,47 @@ def _faces(prims: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return {name: np.array(col) for name, col in zip(names, cols, strict=True)}
 
 
+def _surface_points(f: dict[str, np.ndarray], face: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Uniform samples on the given faces: xyz, normal, primitive index, and the first surface coordinate."""
+    kind = f["kind"]
+    s, t = rng.uniform(-1, 1, (2, face.size))
+    k, c = kind[face], f["c"][face]
+    theta = np.pi * np.where(k == 1, s, t)
+    radial = np.column_stack([np.cos(theta), np.sin(theta), np.zeros_like(theta)])
+    rr = f["r"][face] * np.where(k == 1, 1.0, np.sqrt((s + 1) / 2))
+    xyz = np.where(
+        (k == 0)[:, None], c + s[:, None] * f["u"][face] + t[:, None] * f["v"][face], c + rr[:, None] * radial
+    )
+    xyz[:, 2] += np.where(k == 1, t * f["hh"][face], 0.0)
+    normal = np.where((k == 1)[:, None], radial, f["n"][face])
+    return xyz, normal, f["prim"][face], s
+
+
+def _visible(xyz: np.ndarray, prim: np.ndarray, prims: list[dict[str, Any]]) -> np.ndarray:
+    """Surfaces inside another part are hidden from the sensor (vectorised over points, one pass per part)."""
+    keep = np.ones(len(xyz), bool)
+    for i, p in enumerate(prims):
+        if p["kind"] == "plane":
+            continue
+        local = (xyz - p["center"]) @ _rot(p["yaw"])
+        half = p["size"] / 2 + 0.015
+        if p["kind"] == "cyl":
+            inside = (np.hypot(local[:, 0], local[:, 1]) < half[0]) & (np.abs(local[:, 2]) < half[2])
+        else:
+            inside = np.all(np.abs(local) < half, axis=1)
+        keep &= ~(inside & (prim != i))
+    return keep
+
+
 def sample_points(
     layout: RoomLayout, rng: np.random.Generator, n_points: int, min_object_points: int = 0
 ) -> dict[str, np.ndarray]:
     """A ScanNet-like scan of the layout: area-weighted surface samples with uneven density, occluded
     surfaces removed, a few holes, ~5 mm sensor noise and shaded, noisy colour.
 
-    ``min_object_points``: each object's sampling weight is raised so that it expects at least this many
-    points. Why: at 12k points a keyboard would get a dozen points, less than one superpoint; real scans
-    have ~150k points, where small objects are well covered."""
+    ``min_object_points``: objects expected to end with fewer visible points get extra samples on their
+    own faces. Why: at 12k points a keyboard or a pillow half hidden by a sofa back gets a dozen points,
+    less than one superpoint; real scans have ~150k points, where small objects are well covered."""
     prims = getattr(layout, "primitives", None)
     if prims is None:
         raise ValueError(f"scene {layout.scene_id}: layout has no 'primitives' (build it with generate_layout)")
@@ -227,42 +259,31 @@ def sample_points(
     density = np.where(structural, 1.0, 2.5) * rng.uniform(0.7, 1.3, len(prims))
     weight = area * density[f["prim"]]
     inst_of_prim = np.array([p["instance"] for p in prims])
-    instance = inst_of_prim[f["prim"]]
-    if min_object_points > 0:  # raise small objects to the floor (twice: raising them grows the total)
-        fixed = np.zeros(inst_of_prim.max() + 1, bool)
-        fixed[inst_of_prim[structural]] = True
-        for _ in range(2):
-            per_object = np.bincount(instance, weights=weight, minlength=fixed.size)
-            floor = min_object_points / (0.8 * n_points) * weight.sum()
-            boost = np.where(fixed | (per_object <= 0), 1.0, np.maximum(1.0, floor / np.maximum(per_object, 1e-12)))
-            weight = weight * boost[instance]
-    n_draw = int(n_points * 2.2)
-    face = np.repeat(np.arange(len(kind)), rng.multinomial(n_draw, weight / weight.sum()))
-    s, t = rng.uniform(-1, 1, (2, face.size))
-    k, c = kind[face], f["c"][face]
-    theta = np.pi * np.where(k == 1, s, t)
-    radial = np.column_stack([np.cos(theta), np.sin(theta), np.zeros_like(theta)])
-    rr = f["r"][face] * np.where(k == 1, 1.0, np.sqrt((s + 1) / 2))
-    xyz = np.where(
-        (k == 0)[:, None], c + s[:, None] * f["u"][face] + t[:, None] * f["v"][face], c + rr[:, None] * radial
-    )
-    xyz[:, 2] += np.where(k == 1, t * f["hh"][face], 0.0)
-    normal = np.where((k == 1)[:, None], radial, f["n"][face])
-    prim = f["prim"][face]
-    keep = np.ones(face.size, bool)
-    for i, p in enumerate(prims):  # surfaces inside another part are hidden from the sensor
-        if p["kind"] == "plane":
-            continue
-        local = (xyz - p["center"]) @ _rot(p["yaw"])
-        half = p["size"] / 2 + 0.015
-        if p["kind"] == "cyl":
-            inside = (np.hypot(local[:, 0], local[:, 1]) < half[0]) & (np.abs(local[:, 2]) < half[2])
-        else:
-            inside = np.all(np.abs(local) < half, axis=1)
-        keep &= ~(inside & (prim != i))
+    face = np.repeat(np.arange(len(kind)), rng.multinomial(int(n_points * 2.2), weight / weight.sum()))
+    xyz, normal, prim, s = _surface_points(f, face, rng)
+    keep = _visible(xyz, prim, prims)
+    if min_object_points > 0:
+        n_inst = inst_of_prim.max() + 1
+        drawn = np.bincount(inst_of_prim[prim], minlength=n_inst)
+        kept = np.bincount(inst_of_prim[prim[keep]], minlength=n_inst)
+        expected = kept * n_points / max(int(keep.sum()), 1)  # final points if nothing is added
+        short = (expected < min_object_points) & (kept > 0)
+        short[inst_of_prim[structural]] = False
+        # draws needed: the missing points, scaled back from final points to kept draws, then to all draws
+        missing = (min_object_points - expected) * max(int(keep.sum()), 1) / n_points
+        extra = np.where(short, np.ceil(1.15 * missing * drawn / np.maximum(kept, 1)), 0).astype(int)
+        face_inst = inst_of_prim[f["prim"]]
+        more = [rng.choice(np.flatnonzero(face_inst == i), size=extra[i], p=weight[face_inst == i]
+                           / weight[face_inst == i].sum()) for i in np.flatnonzero(extra)]  # fmt: skip
+        if more:
+            xyz2, normal2, prim2, s2 = _surface_points(f, np.concatenate(more), rng)
+            keep2 = _visible(xyz2, prim2, prims)
+            xyz, normal, prim, s = (np.concatenate(pair) for pair in ((xyz, xyz2), (normal, normal2), (prim, prim2),
+                                                                      (s, s2)))  # fmt: skip
+            keep = np.concatenate([keep, keep2])
     wave = rng.normal(0, 2.0, 3)  # smooth density field: scans are denser where the sensor lingered
-    keep &= rng.random(face.size) < 0.65 + 0.35 * (0.5 + 0.5 * np.sin(xyz @ wave + rng.uniform(0, 2 * np.pi)))
-    for centre in xyz[rng.integers(0, face.size, int(rng.integers(2, 6)))]:
+    keep &= rng.random(len(xyz)) < 0.65 + 0.35 * (0.5 + 0.5 * np.sin(xyz @ wave + rng.uniform(0, 2 * np.pi)))
+    for centre in xyz[rng.integers(0, len(xyz), int(rng.integers(2, 6)))]:
         keep &= np.linalg.norm(xyz - centre, axis=1) > rng.uniform(0.08, 0.25)
     idx = np.flatnonzero(keep)
     idx = rng.permutation(idx)[:n_points] if idx.size > n_points else rng.permutation(idx)
