@@ -112,6 +112,29 @@ def test_config_fields_change_the_data():
     assert dataset_root(dataclasses.replace(CFG, small_object_points=0)) != dataset_root(CFG)
     with pytest.raises(ValueError, match="unknown class"):
         parse_mix("chairs 50, others 50")
+    furniture = dataclasses.replace(CFG, small_objects=0.0)
+    b = [generate_layout(f"s{i}", np.random.default_rng(i), furniture) for i in range(10)]
+    assert np.mean([o.class_name == "others" for lay in b for o in lay.objects]) < 0.08
+    for change in ({"small_objects": 0.5}, {"relation_mix": "on 1"}, {"templates": "plain"}):
+        assert dataset_root(dataclasses.replace(CFG, **change)) != dataset_root(CFG), change
+
+
+def test_relation_mix_and_template_families_change_the_sentences(layouts):
+    lay = layouts[1]
+    plain = describe_scene(lay, np.random.default_rng(0), templates="plain", relation_mix="left_right 0, behind 0")
+    stats: Counter = Counter()
+    default = describe_scene(lay, np.random.default_rng(0), stats=stats)
+    assert stats["kind:left_right"] > 0
+    words = {w for r in plain for w in r["token"]}
+    assert not words & {"leftmost", "rightmost", "behind"}
+    extent = {"meter", "knee", "waist", "ankle", "chest", "shoulder", "height", "inches"}
+    assert extent & {w for r in default for w in r["token"]} and not extent & words
+    for r in plain:
+        assert evaluate(r["program"], lay) == [int(r["object_id"])]
+    with pytest.raises(ValueError, match="unknown kind"):
+        describe_scene(lay, np.random.default_rng(0), relation_mix="sideways 3")
+    with pytest.raises(ValueError, match="unknown families"):
+        describe_scene(lay, np.random.default_rng(0), templates="poetry")
 
 
 def test_generation_is_deterministic():

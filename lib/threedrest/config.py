@@ -31,7 +31,10 @@ class DataConfig:
     max_objects: int = 26
     # embedded generator settings, to build variants of the benchmark
     class_mix: str = "scanrefer"  # target classes: "scanrefer" (its 2,000-record shares) or "chair 40, others 20, ..."
-    small_object_points: int = 60  # scan density floor: points each object gets at least (0: plain area sampling)
+    small_objects: float = 1.0  # scales the "others" share of class_mix (0: large furniture only)
+    small_object_points: int = 60  # scan density floor: visible points each object gets at least (0: plain sampling)
+    relation_mix: str = ""  # re-weight location-clause kinds, e.g. "on 20, left_right 0" ("": language.KIND_WEIGHT)
+    templates: str = "all"  # first-sentence families on: "all" or a subset of "parts colour epithet count extent plain"
     descriptions_per_object: float = 4.7  # ScanRefer has ~4.7 per object
     generator_seed: int = 0  # seed of the procedural benchmark (not of training)
     # labelled fraction of the train split, in (0, 1]. Classroom: 10% (~450 descriptions, the closest

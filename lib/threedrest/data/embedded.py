@@ -28,7 +28,7 @@ from threedrest.paths import resolve
 GENERATOR_VERSION = "2"  # bump whenever scenes, scans, superpoints or sentences change
 GENERATION_FIELDS = ("n_train_scenes", "n_val_scenes", "n_test_scenes", "points_per_scene", "min_objects",
                      "max_objects", "descriptions_per_object", "generator_seed", "class_mix",
-                     "small_object_points")  # fmt: skip
+                     "small_object_points", "small_objects", "relation_mix", "templates")  # fmt: skip
 
 
 def generation_settings(cfg: DataConfig) -> dict[str, Any]:
@@ -54,7 +54,8 @@ def build_scene(scene_id: str, split: str, seed: np.random.SeedSequence, cfg: Da
     layout = generate_layout(scene_id, np.random.default_rng(layout_seed), cfg)
     points = sample_points(layout, np.random.default_rng(scan_seed), cfg.points_per_scene, cfg.small_object_points)
     superpoint = oversegment(points["xyz"], points["rgb"])  # no labels go in
-    records = describe_scene(layout, np.random.default_rng(language_seed), cfg.descriptions_per_object)
+    records = describe_scene(layout, np.random.default_rng(language_seed), cfg.descriptions_per_object,
+                             relation_mix=cfg.relation_mix, templates=cfg.templates)  # fmt: skip
     class_count = Counter(o.class_name for o in layout.objects)
     for record in records:
         record["split"] = split

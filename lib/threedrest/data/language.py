@@ -132,7 +132,17 @@ GROUNDED = ("it sits {r}.", "it stands {r}.", "it is placed {r}.", "it is set {r
             "it has been placed {r}.", "the {n} sits {r}.", "it is parked {r}.", "it was put {r}.")  # fmt: skip
 MATERIAL_NOUN = {"wooden": "wood", "metal": "metal", "plastic": "plastic", "fabric": "fabric", "leather": "leather"}
 MAX_TRIES = 40  # candidate sentences per description before the object gets fewer descriptions
-WEAK_ANCHORS = ("door", "window")  # ScanRefer mentions doors and windows in 11 % and 6 % of descriptions
+WEAK_ANCHORS = ("door", "window")
+# first-sentence families: "with four legs", "is brown", "for throwing away trash", "one of the two chairs",
+# "about knee high", and the plain "this is a brown chair" (always on: the fallback)
+FAMILIES = (
+    "parts",
+    "colour",
+    "epithet",
+    "count",
+    "extent",
+    "plain",
+)  # ScanRefer mentions doors and windows in 11 % and 6 % of descriptions
 
 
 def _pick(rng: np.random.Generator, options: Any) -> Any:
@@ -150,7 +160,8 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
     a = article(adj or n)
     colour = chosen.get("color", "")
     u = rng.random()
-    if parts and u < 0.12:
+    on = ctx["families"]
+    if parts and u < 0.12 and "parts" in on:
         with_ = " and ".join(parts[i] for i in sorted(rng.permutation(len(parts))[:2]))
         forms = (
             "this is {a} {adj}{n} with {w}.",
@@ -161,7 +172,7 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
             "there is {a} {adj}{n} that has {w}.",
         )
         return _pick(rng, forms).format(a=a, adj=adj, n=n, w=with_)
-    if colour and u < 0.24:
+    if colour and u < 0.24 and "colour" in on:
         rest = " ".join([*(x for x in adjs if x != colour), n])
         others = [o for o in noun_matches(ctx["layout"], ctx["noun"]) if o.object_id != obj.object_id]
         if others and all(o.color != colour for o in others) and rng.random() < 0.5:
@@ -176,7 +187,7 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
         )
         return _pick(rng, forms).format(r=rest, c=colour)
     peers = len(noun_matches(ctx["layout"], ctx["noun"]))
-    if 1 < peers < len(NUMBERS) and 0.68 < u < 0.86:
+    if 1 < peers < len(NUMBERS) and 0.68 < u < 0.86 and "count" in on:
         forms = (
             "this is one of the {k} {p}.",
             "it is one of the {k} {adj}{p} in the {room}.",
@@ -185,10 +196,10 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
             "the {room} has {k} {p} and this is one of them.",
         )
         return _pick(rng, forms).format(k=NUMBERS[peers], p=plural(n), adj=adj if not chosen else "", room=ctx["room"])
-    if u > 0.9:
+    if u > 0.9 and "extent" in on:
         return _pick(rng, OPENERS).format(a=a, adj=adj, n=n, room=ctx["room"])[:-1] + f", {_extent(obj)}."
     epithets = EPITHETS.get(obj.object_name, EPITHETS.get(GROUP_OF.get(obj.object_name, ""), []))
-    if epithets:
+    if epithets and "epithet" in on:
         forms = (
             "this is {a} {adj}{n} {e}.",
             "there is {a} {adj}{n} {e}.",
@@ -243,20 +254,31 @@ def _placer(rng: np.random.Generator, n: str, clauses: list[Clause], mounted: bo
     return _pick(rng, PLACERS if mounted else PLACERS + GROUNDED).format(r=body, n=n)
 
 
-def _sample_clauses(rng: np.random.Generator, clauses: list[Clause], layout: RoomLayout) -> list[Clause]:
+def _sample_clauses(
+    rng: np.random.Generator, clauses: list[Clause], layout: RoomLayout, kind_weight: dict[str, float]
+) -> list[Clause]:
     """One clause (sometimes two), by kind weight; door and window anchors are down-weighted."""
-    weights = np.array([KIND_WEIGHT[c.kind] / sum(d.kind == c.kind for d in clauses) for c in clauses])
+    weights = np.array([kind_weight[c.kind] / sum(d.kind == c.kind for d in clauses) for c in clauses])
     weak = [any(layout.by_id(a).class_name in WEAK_ANCHORS for a in c.anchors) for c in clauses]
     weights = weights * np.where(weak, 0.3, 1.0)
+    if weights.sum() <= 0:
+        return []
     first = clauses[int(rng.choice(len(clauses), p=weights / weights.sum()))]
     if first.select or rng.random() > 0.4:
         return [first]
     rest = [c for c in clauses if not c.select and c.kind != first.kind and not (c.view and first.view)]
+    rest = [c for c in rest if kind_weight[c.kind] > 0]  # a kind switched off stays off
     return [first, _pick(rng, rest)] if rest else [first]
 
 
 def _candidate(
-    obj: SceneObject, layout: RoomLayout, refs: dict, view_list: list, rng: np.random.Generator, cache: dict
+    obj: SceneObject,
+    layout: RoomLayout,
+    refs: dict,
+    view_list: list,
+    rng: np.random.Generator,
+    cache: dict,
+    style: dict[str, Any],
 ) -> tuple[str, dict[str, Any], list[str]] | None:
     """One random description of ``obj`` (text, program, clause kinds), not yet checked for uniqueness."""
     nouns = nouns_for(obj)
@@ -271,11 +293,12 @@ def _candidate(
     parts = part_phrases(obj)
     keep = {"color": 0.6, "material": 0.3, "shape": 0.45, "size": 0.2}
     chosen = {k: v for k, v in opts.items() if rng.random() < keep[k]}
-    picked = _sample_clauses(rng, clauses, layout) if clauses else []
+    picked = _sample_clauses(rng, clauses, layout, style["kinds"]) if clauses else []
     program = {"noun": noun.program, "attrs": {k: v for k, v in chosen.items() if k != "size"},
                "size": chosen.get("size"), "relations": [c.rel for c in picked if c.rel],
                "select": next((c.select for c in picked if c.select), None)}  # fmt: skip
-    ctx = {"layout": layout, "noun": noun.program, "room": ROOM_WORDS.get(getattr(layout, "room_type", ""), "room")}
+    ctx = {"layout": layout, "noun": noun.program, "room": ROOM_WORDS.get(getattr(layout, "room_type", ""), "room"),
+           "families": style["families"]}  # fmt: skip
     order = [chosen[k] for k in ("size", "shape", "color", "material") if k in chosen]
     if not picked:
         text = _opener(rng, obj, noun.words, chosen, parts, ctx)
@@ -308,15 +331,43 @@ def _candidate(
     return text, program, [c.kind for c in picked]
 
 
+def parse_weights(spec: str, known: dict[str, float]) -> dict[str, float]:
+    """'on 20, corner 0' -> ``known`` with those kinds re-weighted; an unknown kind is an error."""
+    out = dict(known)
+    for item in spec.replace("=", " ").split(","):
+        if item.strip():
+            name, value = item.strip().rsplit(" ", 1)
+            if name.strip() not in known:
+                raise ValueError(f"relation_mix: unknown kind {name.strip()!r}; kinds are {', '.join(known)}")
+            out[name.strip()] = float(value)
+    return out
+
+
+def parse_families(spec: str) -> frozenset[str]:
+    """'all' or a space/comma-separated subset of FAMILIES (first sentences: parts, colour, epithet, ...)."""
+    names = frozenset(spec.replace(",", " ").split()) if spec != "all" else frozenset(FAMILIES)
+    if not names <= set(FAMILIES):
+        raise ValueError(f"templates: unknown families {sorted(names - set(FAMILIES))}; families are {FAMILIES}")
+    return names
+
+
 def describe_scene(
-    layout: RoomLayout, rng: np.random.Generator, per_object: float = 4.7, stats: Counter | None = None
+    layout: RoomLayout,
+    rng: np.random.Generator,
+    per_object: float = 4.7,
+    stats: Counter | None = None,
+    relation_mix: str = "",
+    templates: str = "all",
 ) -> list[dict[str, Any]]:
     """About ``per_object`` descriptions per object, each checked to pick out exactly its target.
 
     ``stats`` (optional) accumulates counts: accepted, rejected_ambiguous, rejected_length,
     rejected_duplicate, kind:<relation kind>, objects_short (objects given fewer descriptions).
+    ``relation_mix`` re-weights location-clause kinds ("on 20, left_right 0"); ``templates`` turns
+    first-sentence families on ("all" or e.g. "plain colour"), so variants of the language can be built.
     """
     stats = stats if stats is not None else Counter()
+    style = {"kinds": parse_weights(relation_mix, KIND_WEIGHT), "families": parse_families(templates)}
     refs = anchor_refs(layout)
     view_list = views(layout, refs, rng)
     records: list[dict[str, Any]] = []
@@ -328,7 +379,7 @@ def describe_scene(
         for _ in range(MAX_TRIES * want):
             if len(texts) == want:
                 break
-            cand = _candidate(obj, layout, refs, view_list, rng, cache)
+            cand = _candidate(obj, layout, refs, view_list, rng, cache, style)
             if cand is None:
                 break
             text, program, kinds = cand

@@ -107,7 +107,9 @@ def generate_layout(scene_id: str, rng: np.random.Generator, cfg: DataConfig) ->
     sx, sy = np.sqrt(area * aspect), np.sqrt(area / aspect)
     room = np.array([sx, sy, rng.uniform(2.5, 3.0)] if rng.random() < 0.5 else [sy, sx, rng.uniform(2.5, 3.0)])
     placer = Placer(room, rng)
-    shares = {c: v * DESCRIBED_LESS.get(c, 1.0) for c, v in room_class_mix(cfg.class_mix)[room_type].items()}
+    shares = {c: v * DESCRIBED_LESS.get(c, 1.0) * (cfg.small_objects if c == "others" else 1.0)
+              for c, v in room_class_mix(cfg.class_mix)[room_type].items()}  # fmt: skip
+    shares = {c: v for c, v in shares.items() if v > 0} or {"chair": 1.0}
     plan = names_in(ROOMS[room_type][0])[:k]
     counts = Counter(CATALOG[n][0] for n in plan)
     while len(plan) < k:  # whole groups: same-class distractors are the point
