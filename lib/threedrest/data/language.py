@@ -105,8 +105,8 @@ def target_class_of(tokens: list[str]) -> str | None:
 # Relative weights of location-clause kinds, set so word shares approach ScanRefer's (left/right
 # in about half the sentences, then near/next, corner, front, on top, between, under).
 KIND_WEIGHT = {"left_right": 3.5, "near": 4.0, "on": 14.0, "under": 16.0, "above": 7.0, "in_front_of": 3.0,
-               "behind": 0.8, "between": 1.5, "corner": 7.0, "against": 2.0, "middle": 6.0, "closest": 1.2,
-               "farthest": 0.4, "ordinal": 0.6, "size_extreme": 0.4, "in": 14.0, "floor": 1.8}  # fmt: skip
+               "behind": 0.8, "between": 1.5, "corner": 9.0, "against": 2.0, "middle": 8.0, "closest": 1.2,
+               "farthest": 0.4, "ordinal": 0.6, "size_extreme": 0.4, "in": 14.0, "floor": 1.0}  # fmt: skip
 OPENERS = ("this is {a} {adj}{n}.", "there is {a} {adj}{n}.", "it is {a} {adj}{n}.", "this is the {adj}{n}.",
            "the object is {a} {adj}{n}.", "{a} {adj}{n}.", "this {adj}{n} is in the {room}.",
            "there is {a} {adj}{n} here.", "this is {a} {adj}{n}.", "this is {a} {adj}{n}.",
@@ -315,7 +315,7 @@ def _candidate(
         if on_floor(obj) and obj.size[2] < 1.0:
             extra.append(_pick(rng, ("it is on the floor.", "it stands on the floor.")))
         near = [o for o in noun_matches(layout, noun.program) if o.object_id != obj.object_id and gap_xy(o, obj) < 0.6]
-        if near and rng.random() < 0.25:  # "another": ScanRefer 3 %
+        if near and rng.random() < 0.3:  # "another": ScanRefer 3 %
             text += " " + _pick(
                 rng,
                 (

@@ -248,7 +248,7 @@ def location_clauses(
                "sitting on top of the {}",
                "resting on the {}", "lying on top of the {}", "placed on the {}", "on the top of the {}"),
         "under": ("under the {}", "underneath the {}", "below the {}", "beneath the {}", "directly under the {}",
-                  "tucked under the {}", "under the {}", "right under the {}"),
+                  "tucked under the {}", "under the {}", "right under the {}", "just under the {}", "under the {}"),
         "above": ("above the {}", "over the {}", "directly above the {}", "above the {}", "right above the {}",
                   "hanging above the {}", "high above the {}"),
         "in_front_of": ("in front of the {}", "directly in front of the {}", "right in front of the {}",
