@@ -151,3 +151,14 @@ def test_every_part_has_a_positive_size(layouts):
         for p in lay.primitives:
             if p["kind"] != "plane":
                 assert np.all(p["size"] > 0), (lay.objects[p["instance"]].object_name, p["part"], p["size"])
+
+
+def test_program_attributes_are_said(layouts):
+    """Whatever the logical form filters on (colour, material, shape, size) is in the words, in every
+    first-sentence family: a sentence may not be stricter than what it says."""
+    rng = np.random.default_rng(3)
+    for lay in layouts[:10]:
+        for r in describe_scene(lay, rng):
+            text = r["description"].replace("grey", "gray")
+            said = [*r["program"]["attrs"].values(), r["program"]["size"] or ""]
+            assert all(v in text for v in said), (said, r["description"])

@@ -132,7 +132,7 @@ GROUNDED = ("it sits {r}.", "it stands {r}.", "it is placed {r}.", "it is set {r
             "it has been placed {r}.", "the {n} sits {r}.", "it is parked {r}.", "it was put {r}.")  # fmt: skip
 MATERIAL_NOUN = {"wooden": "wood", "metal": "metal", "plastic": "plastic", "fabric": "fabric", "leather": "leather"}
 MAX_TRIES = 40  # candidate sentences per description before the object gets fewer descriptions
-WEAK_ANCHORS = ("door", "window")
+WEAK_ANCHORS = ("door", "window")  # ScanRefer mentions doors and windows in 11 % and 6 % of descriptions
 # first-sentence families: "with four legs", "is brown", "for throwing away trash", "one of the two chairs",
 # "about knee high", and the plain "this is a brown chair" (always on: the fallback)
 FAMILIES = (
@@ -142,7 +142,7 @@ FAMILIES = (
     "count",
     "extent",
     "plain",
-)  # ScanRefer mentions doors and windows in 11 % and 6 % of descriptions
+)
 
 
 def _pick(rng: np.random.Generator, options: Any) -> Any:
@@ -190,12 +190,15 @@ def _opener(rng: np.random.Generator, obj: SceneObject, n: str, chosen: dict[str
     if 1 < peers < len(NUMBERS) and 0.68 < u < 0.86 and "count" in on:
         forms = (
             "this is one of the {k} {p}.",
-            "it is one of the {k} {adj}{p} in the {room}.",
+            "it is one of the {k} {p} in the {room}.",
             "this is one of {k} {p} in the {room}.",
             "there are {k} {p} in the {room}; this is one of them.",
             "the {room} has {k} {p} and this is one of them.",
         )
-        return _pick(rng, forms).format(k=NUMBERS[peers], p=plural(n), adj=adj if not chosen else "", room=ctx["room"])
+        text = _pick(rng, forms).format(k=NUMBERS[peers], p=plural(n), room=ctx["room"])
+        if adjs:  # the program holds these attributes, so the words must too
+            text = f"{text[:-1]}; it is {' and '.join(adjs)}."
+        return text
     if u > 0.9 and "extent" in on:
         return _pick(rng, OPENERS).format(a=a, adj=adj, n=n, room=ctx["room"])[:-1] + f", {_extent(obj)}."
     epithets = EPITHETS.get(obj.object_name, EPITHETS.get(GROUP_OF.get(obj.object_name, ""), []))
