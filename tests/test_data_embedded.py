@@ -104,8 +104,8 @@ def test_scan_is_noisy_but_on_the_surfaces(cfg):
 def test_superpoints_ignore_instance_ids_through_the_build(cfg, monkeypatch):
     reference = build_scene("scene0001_00", "train", _seed(1), cfg)["scene"]
 
-    def permuted(layout, rng, n_points):
-        points = sample_points(layout, rng, n_points)
+    def permuted(layout, rng, n_points, *args):
+        points = sample_points(layout, rng, n_points, *args)
         ids = np.unique(points["instance"])
         lookup = dict(zip(ids, np.random.default_rng(0).permutation(ids) + 100, strict=True))
         points["instance"] = np.array([lookup[i] for i in points["instance"]], np.int32)

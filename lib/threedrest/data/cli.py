@@ -8,7 +8,7 @@ import sys
 from threedrest.config import Config, ConfigError
 from threedrest.data import store
 from threedrest.data.embedded import build_embedded
-from threedrest.data.stats import stats_table
+from threedrest.data.stats import language_table, stats_table, target_table
 
 
 def main(argv: list[str]) -> int:
@@ -34,4 +34,8 @@ def main(argv: list[str]) -> int:
     print(f"generation time: {manifest['generation_seconds']:.1f} s (generator {manifest['generator_version']}, "
           f"{manifest.get('workers', 1)} workers; 0 s now if the cache was reused)")  # fmt: skip
     print(stats_table(index).to_string(float_format=lambda v: f"{v:.3f}"))
+    print("\nlanguage vs ScanRefer (1,000 random train descriptions):")
+    print(language_table(index.descriptions).to_string(float_format=lambda v: f"{v:.3f}"))
+    print("\ntargets by class (share of descriptions, unique share, mean scan points per target):")
+    print(target_table(index).to_string(float_format=lambda v: f"{v:.3f}"))
     return 0

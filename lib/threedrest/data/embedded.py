@@ -25,9 +25,10 @@ from threedrest.data.superpoints import oversegment, purity
 from threedrest.io import stable_hash
 from threedrest.paths import resolve
 
-GENERATOR_VERSION = "1"  # bump whenever scenes, scans, superpoints or sentences change
+GENERATOR_VERSION = "2"  # bump whenever scenes, scans, superpoints or sentences change
 GENERATION_FIELDS = ("n_train_scenes", "n_val_scenes", "n_test_scenes", "points_per_scene", "min_objects",
-                     "max_objects", "descriptions_per_object", "generator_seed")  # fmt: skip
+                     "max_objects", "descriptions_per_object", "generator_seed", "class_mix",
+                     "small_object_points", "small_objects", "relation_mix", "templates")  # fmt: skip
 
 
 def generation_settings(cfg: DataConfig) -> dict[str, Any]:
@@ -51,9 +52,10 @@ def build_scene(scene_id: str, split: str, seed: np.random.SeedSequence, cfg: Da
 
     layout_seed, scan_seed, language_seed = seed.spawn(3)
     layout = generate_layout(scene_id, np.random.default_rng(layout_seed), cfg)
-    points = sample_points(layout, np.random.default_rng(scan_seed), cfg.points_per_scene)
+    points = sample_points(layout, np.random.default_rng(scan_seed), cfg.points_per_scene, cfg.small_object_points)
     superpoint = oversegment(points["xyz"], points["rgb"])  # no labels go in
-    records = describe_scene(layout, np.random.default_rng(language_seed), cfg.descriptions_per_object)
+    records = describe_scene(layout, np.random.default_rng(language_seed), cfg.descriptions_per_object,
+                             relation_mix=cfg.relation_mix, templates=cfg.templates)  # fmt: skip
     class_count = Counter(o.class_name for o in layout.objects)
     for record in records:
         record["split"] = split
@@ -63,9 +65,12 @@ def build_scene(scene_id: str, split: str, seed: np.random.SeedSequence, cfg: Da
         {"object_id": str(o.object_id), "object_name": o.object_name, "class_name": o.class_name,
          "center": o.center.round(3).tolist(), "size": o.size.round(3).tolist(), "yaw": round(o.yaw, 4),
          "color": o.color, "shape": o.shape, "material": o.material, "on_top_of": o.on_top_of,
-         "against_wall": o.against_wall, "parts": o.parts}
+         "against_wall": o.against_wall, "parts": o.parts, "inside_of": o.inside_of, "mounted": o.mounted}
         for o in layout.objects
     ] + structure_objects(layout)  # fmt: skip
+    n_points = np.bincount(points["instance"], minlength=len(objects))
+    for o in objects:
+        o["n_points"] = int(n_points[int(o["object_id"])])
     scene = store.Scene(scene_id=scene_id, superpoint=superpoint, objects=objects, **points)
     meta = {
         "split": split, "n_points": scene.n_points, "n_superpoints": scene.n_superpoints, "objects": objects,

@@ -1,4 +1,5 @@
-"""Furniture of the embedded benchmark: a catalog of ScanRefer-style objects and their part primitives.
+"""Furniture of the embedded benchmark: colours and the part primitives each object is built from
+(the catalog of names, sizes and rooms is in ``catalog``).
 
 Objects are built from boxes and cylinders so that a scan of them has the parts (seat, back, legs) that
 make a real over-segmentation and real sentences ("the chair with a black seat") non-trivial.
@@ -6,144 +7,22 @@ make a real over-segmentation and real sentences ("the chair with a black seat")
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from threedrest.data.small_objects import SMALL_BUILDERS
+from threedrest.data.small_objects import box as _box
+from threedrest.data.small_objects import cyl as _cyl
 
 PALETTE: dict[str, tuple[int, int, int]] = {
     "white": (232, 232, 226), "brown": (125, 84, 52), "dark brown": (74, 50, 34), "black": (38, 38, 40),
     "gray": (128, 128, 132), "blue": (52, 84, 164), "red": (168, 46, 42), "green": (62, 124, 72),
-    "tan": (202, 172, 128), "beige": (222, 207, 172), "yellow": (222, 190, 62),
+    "tan": (202, 172, 128), "beige": (222, 207, 172), "yellow": (222, 190, 62), "light brown": (176, 128, 84),
+    "dark gray": (72, 72, 76), "silver": (190, 192, 198), "navy": (32, 42, 92), "cream": (238, 228, 202),
+    "orange": (222, 122, 42), "purple": (112, 62, 140), "gold": (196, 160, 60),
 }  # fmt: skip
-WOOD, SOFT, HARD = "brown dark_brown tan white black", "gray blue red green beige black brown", "white gray black"
-# name: (class, placement, width, depth, height ranges (m), builder, colours, materials, shapes)
-CATALOG: dict[str, tuple[Any, ...]] = {
-    "chair": ("chair", "around", (0.42, 0.5), (0.42, 0.5), (0.8, 0.95),
-        "chair", "brown black gray blue red tan", "wooden metal plastic", ""),
-    "office chair": ("chair", "around", (0.55, 0.65), (0.55, 0.65), (0.9, 1.1),
-        "office_chair", "black gray blue", "fabric", ""),
-    "armchair": ("chair", "free", (0.7, 0.9), (0.7, 0.85), (0.8, 0.95), "armchair", SOFT, "fabric leather", ""),
-    "table": ("table", "free", (0.9, 1.8), (0.7, 1.0), (0.72, 0.78),
-        "table", WOOD, "wooden", "rectangular square round"),
-    "coffee table": ("table", "free", (0.8, 1.2), (0.5, 0.7), (0.4, 0.48),
-        "table", WOOD, "wooden glass", "rectangular round"),
-    "desk": ("desk", "wall", (1.1, 1.6), (0.6, 0.8), (0.72, 0.76), "desk", WOOD, "wooden", "rectangular"),
-    "cabinet": ("cabinet", "wall", (0.5, 1.0), (0.4, 0.6), (0.7, 1.2), "cabinet", WOOD, "wooden metal", ""),
-    "kitchen cabinets": ("cabinet", "wall", (1.2, 2.2), (0.55, 0.65), (0.85, 0.92), "cabinet", WOOD, "wooden", ""),
-    "file cabinet": ("cabinet", "wall", (0.4, 0.5), (0.5, 0.65), (0.7, 1.3),
-        "drawers", "gray black white", "metal", ""),
-    "wardrobe": ("cabinet", "wall", (0.9, 1.4), (0.55, 0.65), (1.8, 2.1), "cabinet", WOOD, "wooden", ""),
-    "door": ("door", "in_wall", (0.8, 1.0), (0.04, 0.06), (2.0, 2.1), "door", WOOD, "wooden", ""),
-    "window": ("window", "in_wall", (0.8, 1.6), (0.05, 0.08), (1.0, 1.4), "window", "white brown black", "", ""),
-    "bookshelf": ("bookshelf", "wall", (0.7, 1.2), (0.3, 0.4), (1.2, 2.0), "shelf", WOOD, "wooden", ""),
-    "bed": ("bed", "wall", (1.0, 1.8), (1.9, 2.1), (0.9, 1.2), "bed", WOOD, "wooden", ""),
-    "sofa": ("sofa", "wall", (1.6, 2.3), (0.8, 0.95), (0.75, 0.9), "sofa", SOFT, "fabric leather", ""),
-    "couch": ("sofa", "wall", (1.6, 2.3), (0.8, 0.95), (0.75, 0.9), "sofa", SOFT, "fabric leather", ""),
-    "sink": ("sink", "wall", (0.5, 0.8), (0.45, 0.55), (0.8, 0.9), "sink", HARD, "ceramic", ""),
-    "toilet": ("toilet", "wall", (0.38, 0.45), (0.65, 0.75), (0.75, 0.85), "toilet", "white", "ceramic", ""),
-    "bathtub": ("bathtub", "wall", (1.5, 1.7), (0.7, 0.8), (0.5, 0.6), "bathtub", "white beige", "ceramic", ""),
-    "curtain": ("curtain", "in_wall", (0.8, 1.6), (0.06, 0.1), (1.8, 2.2), "curtain", SOFT, "fabric", ""),
-    "shower curtain": ("shower curtain", "in_wall", (0.8, 1.2), (0.04, 0.06), (1.7, 1.9),
-        "curtain", "white blue beige", "plastic", ""),
-    "counter": ("counter", "wall", (1.2, 2.5), (0.6, 0.65), (0.88, 0.95), "counter", WOOD, "wooden", "rectangular"),
-    "refrigerator": ("refrigerator", "wall", (0.7, 0.9), (0.65, 0.75), (1.6, 1.85),
-        "fridge", "white gray black", "metal", ""),
-    "mini fridge": ("refrigerator", "wall", (0.45, 0.55), (0.5, 0.55), (0.8, 0.9),
-        "fridge", "white black", "metal", ""),
-    "picture": ("picture", "in_wall", (0.4, 1.0), (0.02, 0.04), (0.3, 0.8),
-        "picture", "black brown white", "", "square rectangular"),
-    "whiteboard": ("others", "in_wall", (1.5, 2.4), (0.03, 0.05), (0.9, 1.2), "whiteboard", "white", "", "rectangular"),
-    "mirror": ("others", "in_wall", (0.5, 0.8), (0.02, 0.03), (0.6, 0.9),
-        "picture", "white black", "glass", "rectangular"),
-    "towel": ("others", "in_wall", (0.3, 0.6), (0.04, 0.06), (0.5, 0.8),
-        "box", "white blue red green beige", "fabric", ""),
-    "trash can": ("others", "free", (0.28, 0.4), (0.28, 0.4), (0.4, 0.7),
-        "can", "black gray blue white", "plastic metal", "round"),
-    "lamp": ("others", "on_top", (0.25, 0.4), (0.25, 0.4), (0.4, 0.6), "lamp", "white beige black", "", ""),
-    "monitor": ("others", "on_top", (0.5, 0.7), (0.18, 0.22), (0.4, 0.5), "monitor", "black gray", "", ""),
-    "tv": ("others", "on_top", (0.9, 1.3), (0.2, 0.25), (0.55, 0.8), "monitor", "black", "", ""),
-    "keyboard": ("others", "on_top", (0.4, 0.46), (0.13, 0.16), (0.02, 0.04), "box", "black white", "plastic", ""),
-    "pillow": ("others", "on_top", (0.45, 0.65), (0.3, 0.4), (0.12, 0.18), "box", SOFT + " white", "fabric", ""),
-    "nightstand": ("others", "wall", (0.4, 0.55), (0.35, 0.45), (0.5, 0.65), "drawers", WOOD, "wooden", ""),
-    "dresser": ("others", "wall", (1.0, 1.5), (0.45, 0.55), (0.8, 1.0), "drawers", WOOD, "wooden", ""),
-    "shelf": ("others", "wall", (0.8, 1.2), (0.3, 0.4), (0.8, 1.6), "shelf", WOOD + " gray", "wooden metal", ""),
-    "radiator": ("others", "wall", (0.8, 1.4), (0.1, 0.15), (0.5, 0.7), "radiator", "white gray", "metal", ""),
-    "box": ("others", "free", (0.3, 0.6), (0.3, 0.5), (0.25, 0.5),
-        "box", "brown tan white", "cardboard", "square rectangular"),
-    "plant": ("others", "free", (0.35, 0.5), (0.35, 0.5), (0.6, 1.2), "plant", "green", "", ""),
-    "backpack": ("others", "free", (0.3, 0.4), (0.2, 0.3), (0.4, 0.5), "box", "black blue red gray", "fabric", ""),
-}  # fmt: skip
-ON_TOP = {"lamp": ("nightstand", "desk", "dresser", "table"), "monitor": ("desk", "table"), "keyboard": ("desk",),
-          "tv": ("dresser", "cabinet", "counter"), "pillow": ("bed", "sofa", "couch")}  # fmt: skip
-
-
-def _counts(spec: str) -> list[tuple[str, int, int]]:
-    """'door 1-2, office chair 0-3' -> [("door", 1, 2), ("office chair", 0, 3)]."""
-    out = []
-    for item in spec.split(","):
-        name, span = item.strip().rsplit(" ", 1)
-        lo, hi = span.split("-")
-        out.append((name, int(lo), int(hi)))
-    return out
-
-
-# room type: (object name, min count, max count), most important first; fillers top up to the drawn count
-ROOMS: dict[str, list[tuple[str, int, int]]] = {
-    "bedroom": _counts(
-        "door 1-2, bed 1-2, window 1-2, nightstand 1-2, wardrobe 0-2, dresser 0-1, pillow 2-4, "
-        "lamp 1-2, curtain 1-2, desk 0-1, chair 0-2, picture 0-2"
-    ),
-    "office": _counts(
-        "door 1-2, window 1-3, desk 2-4, office chair 2-4, monitor 2-4, file cabinet 1-2, "
-        "keyboard 0-2, bookshelf 0-2, trash can 1-2, whiteboard 0-1, cabinet 0-2"
-    ),
-    "living room": _counts(
-        "door 1-2, window 1-3, sofa 1-2, couch 0-1, armchair 1-3, coffee table 1-2, cabinet 1-2, "
-        "tv 0-1, pillow 1-4, lamp 0-2, picture 1-3, curtain 0-2"
-    ),
-    "kitchen": _counts(
-        "door 1-2, window 1-2, kitchen cabinets 2-3, counter 1-2, refrigerator 1-1, sink 1-1, "
-        "table 1-2, chair 2-6, trash can 1-2, cabinet 0-2"
-    ),
-    "bathroom": _counts(
-        "door 1-1, toilet 1-2, sink 1-2, bathtub 1-1, shower curtain 1-1, window 0-1, cabinet 1-2, "
-        "trash can 1-2, mirror 1-2, towel 1-3"
-    ),
-    "conference room": _counts(
-        "door 1-2, window 1-3, table 1-2, chair 6-12, whiteboard 1-2, tv 0-1, cabinet 0-2, "
-        "trash can 1-2, picture 0-2, plant 0-2"
-    ),
-    "classroom": _counts(
-        "door 1-2, window 2-3, whiteboard 1-1, desk 3-6, chair 3-6, table 0-1, bookshelf 1-2, "
-        "cabinet 1-2, trash can 1-2"
-    ),
-}
-FILLERS = (
-    "trash can",
-    "picture",
-    "box",
-    "chair",
-    "cabinet",
-    "window",
-    "backpack",
-    "plant",
-    "shelf",
-    "radiator",
-    "door",
-)
 WALLS = ("north", "south", "east", "west")
 WALL_YAW = {"north": 0.0, "south": np.pi, "east": -np.pi / 2, "west": np.pi / 2}  # local +y (back) to the wall
-WALL_Z = {"door": (0.0, 0.0), "window": (0.8, 1.0), "picture": (1.2, 1.6), "whiteboard": (0.8, 1.0),
-          "mirror": (1.0, 1.3), "towel": (0.8, 1.1), "curtain": (0.2, 0.4), "shower curtain": (0.15, 0.25)}  # fmt: skip
 GAP = 0.08  # free space kept between objects so a scan separates them
-
-
-def _box(name: str, c: tuple, s: tuple, col: Any = "main") -> tuple:
-    return ("box", name, np.asarray(c, float), np.asarray(s, float), col)
-
-
-def _cyl(name: str, c: tuple, r: float, h: float, col: Any = "main") -> tuple:
-    return ("cyl", name, np.asarray(c, float), np.array([2 * r, 2 * r, h]), col)
 
 
 def build_parts(kind: str, w: float, d: float, h: float, shape: str, rng: np.random.Generator) -> tuple[list, float]:
@@ -259,7 +138,7 @@ def build_parts(kind: str, w: float, d: float, h: float, shape: str, rng: np.ran
             _box("frame", (w / 2 - 0.025, 0, h / 2), (0.05, d, h)),
             _box("pane", (0, d / 2 - 0.005, h / 2), (w - 0.1, 0.01, h - 0.1), glass),
         ], h
-    if kind in ("picture", "whiteboard"):
+    if kind in ("picture", "whiteboard"):  # a whiteboard (or a corkboard) in a frame
         inner = tuple(int(c) for c in rng.integers(40, 230, 3)) if kind == "picture" else white
         frame = "main" if kind == "picture" else PALETTE["gray"]
         return [
@@ -313,8 +192,11 @@ def build_parts(kind: str, w: float, d: float, h: float, shape: str, rng: np.ran
             _box("fin", (-w / 2 + (i + 0.5) * w / n, 0, 0.1 + h / 2), (w / n - 0.03, d, h)) for i in range(n)
         ], h + 0.1
     if kind == "plant":
+        pot = min(0.3, 0.4 * h)  # a potted plant on a shelf is small all over
         return [
-            _cyl("pot", (0, 0, 0.15), w / 3, 0.3, (150, 90, 60)),
-            _cyl("foliage", (0, 0, (0.3 + h) / 2), w / 2, h - 0.3),
+            _cyl("pot", (0, 0, pot / 2), w / 3, pot, (150, 90, 60)),
+            _cyl("foliage", (0, 0, (pot + h) / 2), w / 2, h - pot),
         ], h
+    if kind in SMALL_BUILDERS:
+        return SMALL_BUILDERS[kind](w, d, h, rng)
     return [_box("body", (0, 0, h / 2), (w, d, h))], h

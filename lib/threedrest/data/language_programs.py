@@ -9,7 +9,8 @@ its target. Format (JSON-serialisable)::
      "relations": [relation, ...],                                  # filters, in order
      "select": superlative | None}                                  # applied after the filters
 
-    relation: {"type": "near"|"on"|"under"|"above"|"in_front_of", "anchor": P}
+    relation: {"type": "near"|"on"|"under"|"above"|"in_front_of"|"in", "anchor": P}   # in: on a shelf board
+              {"type": "floor"}                                     # standing on the floor itself
               {"type": "between", "anchors": [P, Q]}
               {"type": "left_of"|"right_of"|"behind", "anchor": P, "view": V}
               {"type": "side", "side": "left"|"right", "view": V}   # side of the room
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from threedrest.data.catalog import GROUP_OF
 from threedrest.data.layout import RoomLayout, SceneObject
 
 WALLS = ("south", "north", "west", "east")
@@ -86,10 +88,11 @@ def view_frame(view: dict[str, Any], layout: RoomLayout) -> tuple[np.ndarray, np
 
 
 def _overlap_ratio(obj: SceneObject, anchor: SceneObject, pad: float) -> float:
+    """Footprint overlap over the smaller footprint: a picture (thin) above a sofa (deep) overlaps fully."""
     lo = np.maximum(obj.bbox_min[:2], anchor.bbox_min[:2] - pad)
     hi = np.minimum(obj.bbox_max[:2], anchor.bbox_max[:2] + pad)
     inter = float(np.prod(np.maximum(hi - lo, 0.0)))
-    return inter / max(float(np.prod(obj.size[:2])), 1e-6)
+    return inter / max(min(float(np.prod(obj.size[:2])), float(np.prod(anchor.size[:2]))), 1e-6)
 
 
 MOUNTED = ("door", "window", "picture", "curtain", "shower curtain", "whiteboard", "mirror", "towel")
@@ -97,7 +100,12 @@ MOUNTED = ("door", "window", "picture", "curtain", "shower curtain", "whiteboard
 
 def is_mounted(obj: SceneObject) -> bool:
     """Set in or hung on a wall: never "on" furniture, never "standing" anywhere."""
-    return obj.class_name in MOUNTED or obj.object_name in MOUNTED
+    return obj.mounted or obj.class_name in MOUNTED or obj.object_name in MOUNTED
+
+
+def on_floor(obj: SceneObject) -> bool:
+    """Standing on the floor itself (not on furniture, not hung): "the box on the floor"."""
+    return obj.bbox_min[2] < 0.05 and not is_mounted(obj) and obj.on_top_of is None and obj.inside_of is None
 
 
 def is_on(obj: SceneObject, anchor: SceneObject) -> bool:
@@ -126,6 +134,8 @@ def relation_holds(obj: SceneObject, rel: dict[str, Any], layout: RoomLayout, sl
     kind = rel["type"]
     if kind in ("corner", "middle", "against", "side"):
         return _room_relation(obj, rel, layout, slack)
+    if kind == "floor":
+        return on_floor(obj)
     if kind == "between":
         ends = [evaluate(p, layout) for p in rel["anchors"]]
         if any(len(e) != 1 for e in ends) or ends[0] == ends[1] or obj.object_id in (ends[0][0], ends[1][0]):
@@ -144,6 +154,8 @@ def relation_holds(obj: SceneObject, rel: dict[str, Any], layout: RoomLayout, sl
         return gap_xy(obj, anchor) < _lenient(0.4, 0.7, slack)
     if kind == "on":
         return is_on(obj, anchor)
+    if kind == "in":  # on a board of a shelf
+        return obj.inside_of == anchor.object_id
     if kind == "under":
         return is_under(obj, anchor, slack)
     if kind == "above":
@@ -188,7 +200,7 @@ def _room_relation(obj: SceneObject, rel: dict[str, Any], layout: RoomLayout, sl
     extent = np.asarray(layout.room_size[:2], dtype=float)
     offset = obj.center[:2] - extent / 2
     if kind == "middle":
-        return bool(np.all(np.abs(offset) < _lenient(0.15, 0.25, slack) * extent))
+        return bool(np.all(np.abs(offset) < _lenient(0.2, 0.3, slack) * extent))
     frame = view_frame(rel["view"], layout)
     if frame is None:
         return False
@@ -240,7 +252,8 @@ def noun_matches(layout: RoomLayout, noun: dict[str, Any]) -> list[SceneObject]:
     return [
         o
         for o in layout.objects
-        if o.class_name == noun["class"] and (not noun.get("name") or o.object_name == noun["name"])
+        if o.class_name == noun["class"]
+        and (not noun.get("name") or GROUP_OF.get(o.object_name, o.object_name) == noun["name"])
     ]
 
 

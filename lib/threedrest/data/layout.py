@@ -23,6 +23,8 @@ class SceneObject:
     on_top_of: int | None = None  # object_id of the support (a lamp on a desk), None = floor
     against_wall: str = ""  # "north", "south", "east", "west" or "" (free standing)
     parts: list[str] = field(default_factory=list)  # part primitives it was built from
+    inside_of: int | None = None  # object_id of the shelf whose board it stands on ("the box in the bookcase")
+    mounted: bool = False  # hung on or set in a wall (pictures, windows); names in MOUNTED count too
 
     @property
     def volume(self) -> float:

@@ -15,6 +15,19 @@ import pandas as pd
 from threedrest.data.store import SPLITS, DatasetIndex
 
 STRUCTURE = ("wall", "floor")
+# Measured on 1,000 random ScanRefer train descriptions (METHOD.md; the text itself is not shipped): distinct
+# tokens and object names per 1,000 descriptions, mean length, two-sentence share, and the share of
+# descriptions that contain each word at least once.
+SCANREFER_LANGUAGE: dict[str, float] = {
+    "tokens per 1,000": 929, "object names per 1,000": 112, "mean tokens": 20.3, "two sentences": 0.94,
+    "top": 0.078, "under": 0.051, "above": 0.043, "back": 0.044, "corner": 0.089, "next": 0.093, "floor": 0.039,
+    "middle": 0.032, "brown": 0.154, "black": 0.134, "white": 0.183, "door": 0.110, "window": 0.062,
+    "table": 0.243, "chair": 0.266, "chairs": 0.046, "bed": 0.080, "shelf": 0.049, "has": 0.111, "two": 0.055,
+    "another": 0.030, "other": 0.024, "its": 0.036, "you": 0.019, "when": 0.004, "walk": 0.004, "tan": 0.024,
+    "beige": 0.013,
+}  # fmt: skip
+RARE_WORDS = ("you", "when", "walk", "tan", "beige")  # the kit's target for these: at most 0.04 each
+SCANREFER_CLASSES = {"others": 0.35, "chair": 0.23, "cabinet": 0.085, "table": 0.07, "door": 0.054, "window": 0.03}
 
 
 def _block(index: DatasetIndex, scene_ids: list[str], records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -48,6 +61,46 @@ def dataset_stats(index: DatasetIndex) -> dict[str, dict[str, Any]]:
         out[split] = _block(index, index.scene_ids(split), index.split(split))
     out["overall"] = _block(index, index.scene_ids(), index.descriptions)
     return out
+
+
+def language_stats(records: list[dict[str, Any]], seed: int = 0) -> dict[str, float]:
+    """The statistics of ``SCANREFER_LANGUAGE`` for a set of descriptions: vocabulary and object names on
+    1,000 drawn at random (as ScanRefer's were measured), word shares on all of them."""
+    rng = np.random.default_rng(seed)
+    sample = [records[i] for i in rng.permutation(len(records))[:1000]]
+    share: Counter = Counter()
+    for r in records:
+        share.update(set(r["token"]))
+    out = {
+        "tokens per 1,000": float(len({t for r in sample for t in r["token"]})),
+        "object names per 1,000": float(len({r.get("object_name") for r in sample})),
+        "mean tokens": float(np.mean([len(r["token"]) for r in records])),
+        "two sentences": float(np.mean([sum(t == "." for t in r["token"]) == 2 for r in records])),
+    }
+    return {**out, **{w: share[w] / max(len(records), 1) for w in SCANREFER_LANGUAGE if w not in out}}
+
+
+def language_table(records: list[dict[str, Any]], seed: int = 0) -> pd.DataFrame:
+    """Kit vs ScanRefer, one row per statistic, with the ratio (word shares should be within 2x)."""
+    kit = language_stats(records, seed)
+    rows = [(k, SCANREFER_LANGUAGE[k], kit[k]) for k in SCANREFER_LANGUAGE]
+    table = pd.DataFrame(rows, columns=["statistic", "scanrefer", "kit"])
+    table["ratio"] = table["kit"] / table["scanrefer"]
+    return table.set_index("statistic")
+
+
+def target_table(index: DatasetIndex) -> pd.DataFrame:
+    """Per target class: share of descriptions (ScanRefer's where known), unique share, mean points per target."""
+    objects = {(s, o["object_id"]): o for s, m in index.scenes.items() for o in m["objects"]}
+    rows = []
+    for r in index.descriptions:
+        o = objects[(r["scene_id"], r["object_id"])]
+        rows.append({"class": o["class_name"], "unique": r["unique"], "points": o.get("n_points", np.nan)})
+    df = pd.DataFrame(rows)
+    table = df.groupby("class").agg(share=("unique", "size"), unique=("unique", "mean"), points=("points", "mean"))
+    table["share"] /= len(df)
+    table["scanrefer"] = [SCANREFER_CLASSES.get(c, np.nan) for c in table.index]
+    return table.sort_values("share", ascending=False)
 
 
 def stats_table(index: DatasetIndex) -> pd.DataFrame:
