@@ -23,7 +23,8 @@ from threedrest import numerics
 ROOT = Path(__file__).resolve().parents[1]
 # Tiny but complete: every numeric stage runs (3 train scenes keep it within seconds per run).
 TRAIN = ["-m", "threedrest", "train", "--profile", "smoke", "--method", "3drest", "--ratio", "0.5", "--set",
-         "n_train_scenes=3", "n_val_scenes=1", "n_test_scenes=1", "points_per_scene=1500", "max_objects=8",
+         "n_train_scenes=3", "n_val_scenes=1", "n_test_scenes=1", "points_per_scene=1500", "min_objects=6",
+         "max_objects=8",
          "descriptions_per_object=1.5", "steps=12", "eval_every=6", "burn_in_steps=6", "tscs_threshold=0.2",
          "lr=5e-3", "batch_size=8", "backbone_pretrain_steps=10"]  # fmt: skip
 # What each "machine" would pick by itself (variables a user or a machine might set)

@@ -46,7 +46,7 @@ def test_bad_parameters_fail_at_the_config_cell() -> None:
 
 
 def test_burn_in_sweep_defaults_to_half_and_all_of_the_profiles() -> None:
-    assert params.notebook_setup("classroom").burn_in_sweep("") == [100, 200]
+    assert params.notebook_setup("classroom").burn_in_sweep("") == [200, 400]
     assert params.notebook_setup("paper").burn_in_sweep("") == [2500, 5000]
     assert params.notebook_setup("paper").burn_in_sweep("10,20") == [10, 20]
 

@@ -87,7 +87,7 @@ def burn_in(cfg: Config, root: str | Path = DEFAULT_ROOT, force: bool = False, p
     state = fit(b, ws, progress=progress, until=b.ssl.burn_in_steps)
     # wall-clock seconds belong to the process that trained the burn-in, not to the runs that continue
     # from it, and they would make the shared file differ between two otherwise identical machines
-    state.history = [{k: v for k, v in row.items() if k != "seconds"} for row in state.history]
+    state.history = [{**row, "seconds": float("nan")} for row in state.history]
     path.parent.mkdir(parents=True, exist_ok=True)
     _save_checkpoint(path, state, b.hash())
     return path
