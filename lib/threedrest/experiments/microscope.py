@@ -24,7 +24,8 @@ MASK_COLOURS = {"truth": "#e6b800", "teacher": "#d6449b", "student": "#1fa8c9"} 
 
 
 def load_state(result: RunResult) -> tuple[Config, Workspace, TrainState]:
-    """A fresh training state of ``result``'s config holding its saved best student and teacher.
+    """A fresh training state of ``result``'s config holding its saved best student and teacher, at the
+    run's last step (so TSCS's warm-up after the hand-over is over, as at the end of training).
 
     The unlabelled stream starts at its first batch (seeded), so ``state.ulb_stream.next()`` gives
     the same batch every time the notebook runs.
@@ -38,6 +39,7 @@ def load_state(result: RunResult) -> tuple[Config, Workspace, TrainState]:
     state.student.load_state_dict(weights["student"])
     state.teacher = make_teacher(state.student)
     state.teacher.load_state_dict(weights["teacher"])
+    state.step = cfg.train.steps
     if state.ulb_stream is None:
         raise ValueError(f"{result.run_dir}: no unlabelled data (label_ratio {cfg.data.label_ratio})")
     return cfg, ws, state
