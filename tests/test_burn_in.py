@@ -10,13 +10,7 @@ import torch
 from threedrest.config import Config
 from threedrest.experiments import grids, runs
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(method: str, **extra) -> Config:

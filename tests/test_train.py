@@ -9,13 +9,7 @@ from threedrest.semi.methods import build_method
 from threedrest.train import init_state, train_step
 from threedrest.workspace import Workspace
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _steps(cfg: Config, n: int):
