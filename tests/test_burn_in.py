@@ -53,3 +53,14 @@ def test_every_method_starts_its_semi_phase_from_the_same_student(tmp_path: Path
     assert step0 == 6
     for step, student in rest:
         assert step == 6 and all(torch.equal(first[k], student[k]) for k in first)
+
+
+@pytest.mark.slow
+def test_an_unreadable_burn_in_is_trained_again_with_a_warning(tmp_path: Path) -> None:
+    cfg = _cfg("3drest")
+    path = runs.burn_in(cfg, root=tmp_path)
+    good = runs.run(cfg, root=tmp_path / "reference", progress=False)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match=r"unreadable burn-in .*training it again"):
+        again = runs.run(cfg, root=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(again.metrics, good.metrics)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from threedrest.config import Config, coerce
+from threedrest.config import Config, coerce, get_profile
 from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, burn_in, burn_in_path, load_run, run, run_dir_for
 from threedrest.semi.methods import ABLATION_ROWS, METHOD_SETTINGS
 
@@ -36,7 +36,7 @@ def configs(profile: str, seeds: Iterable[int], grid: Iterable[dict[str, Any]], 
         settings = METHOD_SETTINGS.get(point.get("method", common.get("method", "")), {})
         values = {**settings, **common, **point}
         if _is_oracle(values) and "steps" not in values:
-            values["steps"] = ORACLE_STEPS_FACTOR * Config.from_flat(profile, **values).train.steps
+            values["steps"] = ORACLE_STEPS_FACTOR * get_profile(profile).train.steps
         out += [Config.from_flat(profile, **{**values, "seed": seed}) for seed in seeds]
     return out
 

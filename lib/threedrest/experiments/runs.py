@@ -97,18 +97,13 @@ def _continue_from_burn_in(cfg: Config, ws: Workspace, root: str | Path) -> Trai
     """A fresh state for ``cfg`` advanced to the end of its shared burn-in (None: train it in the run)."""
     if cfg.ssl.burn_in_steps <= 0 or distributed.world_size() > 1:  # torchrun ranks train it themselves
         return None
+    expected = burn_in_config(cfg).hash()
     path = burn_in(cfg, root)
-    state = init_state(cfg, ws)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        if ckpt.get("config_hash") != burn_in_config(cfg).hash():
-            raise ValueError(f"saved for config {ckpt.get('config_hash')}, not {burn_in_config(cfg).hash()}")
-        _restore(ckpt, state)
-    except Exception as err:  # an unreadable burn-in is rebuilt, like a bad checkpoint
+        return _read_state(path, init_state(cfg, ws), expected)
+    except Exception as err:  # an unreadable burn-in is trained again once, like a bad checkpoint
         warnings.warn(f"{path}: unreadable burn-in ({type(err).__name__}: {err}); training it again", stacklevel=2)
-        path.unlink(missing_ok=True)
-        return _continue_from_burn_in(cfg, ws, root)
-    return state
+        return _read_state(burn_in(cfg, root, force=True), init_state(cfg, ws), expected)
 
 
 def _save_checkpoint(path: Path, state: TrainState, cfg_hash: str = "") -> None:
@@ -147,11 +142,7 @@ def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState | Non
     """
     state = init_state(cfg, ws)  # outside the try: a config error is not a corrupted checkpoint
     try:
-        # RNG states must stay CPU ByteTensors: load on CPU, load_state_dict moves weights to the device
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        if ckpt.get("config_hash", cfg.hash()) != cfg.hash():
-            raise ValueError(f"saved for config {ckpt['config_hash']}, not {cfg.hash()}")
-        _restore(ckpt, state)
+        _read_state(path, state, cfg.hash())
     except Exception as err:  # any unreadable checkpoint is handled the same way
         if distributed.is_main():
             warnings.warn(
@@ -160,6 +151,16 @@ def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState | Non
                 stacklevel=2,
             )
         return None
+    return state
+
+
+def _read_state(path: Path, state: TrainState, config_hash: str) -> TrainState:
+    """``state`` advanced to the checkpoint at ``path``, which must belong to ``config_hash``; raises otherwise."""
+    # RNG states must stay CPU ByteTensors: load on CPU, load_state_dict moves weights to the device
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if ckpt.get("config_hash", config_hash) != config_hash:
+        raise ValueError(f"saved for config {ckpt['config_hash']}, not {config_hash}")
+    _restore(ckpt, state)
     return state
 
 
