@@ -166,3 +166,23 @@ def test_training_steps_lower_the_loss(text_encoder):
         torch.set_num_threads(threads)
     with torch.no_grad():
         assert float(loss()) < 0.7 * first
+
+
+def test_folded_projections_equal_the_unfolded_formulas():
+    """The decoder never builds superpoint-wide mask features or sampling queries: both projections are
+    folded into word- and query-level products. Pinned here against the formulas they replace."""
+    model = build(seed=5).double()
+    g = torch.Generator().manual_seed(1)
+    sp, vote = torch.randn(3, 11, 32, generator=g).double(), torch.randn(3, 11, 3, generator=g).double()
+    q = torch.randn(3, 6, 32, generator=g).double()
+    kernel, bias, _ = model._predict(q)
+    folded = torch.einsum("bsc,bc->bs", torch.cat([sp, model.mask_pos.features(vote)], -1), kernel) + bias
+    mask_feats = model.mask_feats(sp) + model.mask_pos(vote)  # 3D-STMN's mask features
+    unfolded = torch.einsum("bd,bsd->bs", model.kernel(model.out_norm(q[:, 0])), mask_feats)
+    torch.testing.assert_close(folded, unfolded)
+
+    words, word_mask = q[:, 1:], torch.tensor([[True] * 5, [True, True, False, False, False], [True] + [False] * 4])
+    key, value = model.sample_kv(words).chunk(2, -1)
+    logits = torch.einsum("bsd,btd->bst", model.sample_q(sp), key) / 32**0.5
+    attn = logits.masked_fill(~word_mask.unsqueeze(1), float("-inf")).softmax(-1)
+    torch.testing.assert_close(model._sample_attention(sp, words, word_mask), attn @ value)

@@ -21,14 +21,22 @@ import papermill
 import pytest
 from threedrest.config import Config, get_profile
 from threedrest.data import stats
-from threedrest.experiments import baselines, grids, report, reproduce, tables
+from threedrest.experiments import baselines, grids, report, reproduce, tables, variants
 from threedrest.experiments.runs import load_run, run_dir_for
 from threedrest.net.features import load_dataset_index
 from threedrest.paths import project_root
 
 ROOT = project_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ["00_tour", "01_data_prep", "02_burn_in", "03_semi_supervised", "04_ablations", "05_visualize"]
+EXPECTED = [
+    "00_tour",
+    "01_data_prep",
+    "02_burn_in",
+    "03_semi_supervised",
+    "04_ablations",
+    "05_visualize",
+    "06_variants",
+]
 COMMON = ["profile", "out_dir", "runs_root", "device", "dataset", "data_root", "cache_dir", "generator_seed", "workers",
           "force"]  # fmt: skip
 # One line of a parameters cell: ``name: type = literal  # comment``
@@ -44,6 +52,7 @@ SMOKE = {
     "gallery_k": "1",
     "n_pages": "1",
     "n_recompute": "2",
+    "variant_names": "main,seed1-smaller-rooms",
 }
 STALE = ["views/cases/scene0078_00__20__0.html", "views/cases/scene0078_00__20__0.png", "figures/old.png"]
 MAIN_RATIO = get_profile("smoke").data.label_ratio  # label_ratio 0 in a notebook: the profile's main ratio
@@ -150,12 +159,18 @@ def _config_cell_namespace(path: Path, **injected: object) -> dict:
 PAPER = get_profile("paper")
 
 
+def _main_benchmark(namespace: dict) -> list[Config]:
+    """The configs a notebook trains on the benchmark it was given; 06_variants also trains generated variants
+    of it on purpose (each differs only in its VARIANTS settings: tests/test_variants.py)."""
+    return namespace["variant_cfgs"]["main"] if "variant_cfgs" in namespace else namespace["cfgs"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_notebook_opened_with_the_paper_profile_runs_the_paper_profile(path: Path) -> None:
     """profile="paper" alone gives the paper's main ratio, device, data settings and schedule in every config
     the notebook will train (STYLE habit 17): no notebook default shadows the profile."""
     declared = papermill.inspect_notebook(str(path))
-    cfgs = _config_cell_namespace(path, profile="paper")["cfgs"]
+    cfgs = _main_benchmark(_config_cell_namespace(path, profile="paper"))
     assert cfgs and all(c.profile == "paper" for c in cfgs)
     for cfg in cfgs:
         assert cfg.train.device == PAPER.train.device
@@ -184,7 +199,7 @@ def test_what_the_user_sets_wins_over_the_profile(path: Path) -> None:
     declared = papermill.inspect_notebook(str(path))
     user = {k: v for k, v in USER.items() if k in declared}
     assert set(USER) - {"label_ratio"} <= set(user), "every notebook takes device and every data setting"
-    cfgs = _config_cell_namespace(path, profile="paper", **user)["cfgs"]
+    cfgs = _main_benchmark(_config_cell_namespace(path, profile="paper", **user))
     for cfg in cfgs:
         oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0
         steps = PAPER.train.steps * (grids.ORACLE_STEPS_FACTOR if oracle else 1)
@@ -320,6 +335,11 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
         _assert_same_table(out / "tables" / f"sweep_{key}.csv", tables.sweep_table(part, done, key))
     _, curve = rows(grids.ratio_grid(grids.parse_list(SMOKE["ratios"], float)))
     _assert_same_table(out / "tables" / "ratio_curve.csv", tables.results_table(curve[curve["model"] == "student"]))
+
+    variant_cfgs = variants.variant_configs("smoke", [0], SMOKE["variant_names"].split(","))
+    variant_rows = {name: tables.rows_of(runs, part) for name, part in variant_cfgs.items()}
+    assert all(part["config_hash"].nunique() == 2 for part in variant_rows.values()), "supervised and 3DResT each"
+    _assert_same_table(out / "tables" / "variants.csv", variants.variants_table(variant_rows))
 
     index = load_dataset_index(Config.from_flat("smoke", **common))
     _assert_same_table(out / "tables" / "dataset_stats.csv", stats.stats_table(index).reset_index())

@@ -29,6 +29,7 @@ CAPTIONS = {
     "03_semi_supervised": "3DResT against Mean Teacher and RefTeacher-style; promotions; QDW weights",
     "04_ablations": "TSCS x QDW ablation, sweeps, label-ratio curve",
     "05_visualize": "3D mask comparisons: widgets, offline HTML, renders and the gallery",
+    "06_variants": "the gain of 3DResT over supervised on generated benchmark variants, seed by seed",
 }
 
 

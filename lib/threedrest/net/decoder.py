@@ -53,15 +53,23 @@ class FourierPE(nn.Module):
         self.register_buffer("freqs", 2 * torch.pi / torch.tensor(wavelengths), persistent=False)
         self.proj = nn.Linear(3 * 2 * len(wavelengths), d)
 
-    def forward(self, xyz: Tensor) -> Tensor:
+    def features(self, xyz: Tensor) -> Tensor:
+        """The sin/cos code before the projection, (..., 36)."""
         angles = (xyz.unsqueeze(-1) * self.freqs).flatten(-2)
-        return self.proj(torch.cat([angles.sin(), angles.cos()], -1))
+        return torch.cat([angles.sin(), angles.cos()], -1)
+
+    def forward(self, xyz: Tensor) -> Tensor:
+        return self.proj(self.features(xyz))
 
 
 def mask2former_allowed(sp_logits: Tensor, sampled_idx: Tensor, sampled_mask: Tensor) -> Tensor:
     """(B, K) where the previous prediction says foreground (sigmoid >= 0.5) among real sampled
     superpoints; a row with none falls back to all real sampled superpoints (no empty softmax)."""
-    allowed = (sp_logits.gather(1, sampled_idx) >= 0) & sampled_mask
+    return _allowed(sp_logits.gather(1, sampled_idx), sampled_mask)
+
+
+def _allowed(sampled_logits: Tensor, sampled_mask: Tensor) -> Tensor:
+    allowed = (sampled_logits >= 0) & sampled_mask
     return torch.where(allowed.any(1, keepdim=True), allowed, sampled_mask)
 
 
@@ -153,33 +161,46 @@ class ReferModel(nn.Module):
         vote = batch.sp_feats[..., VOTE] - centre
         mem_pos = self.pos_enc(vote.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3)))
         mem, mem_key = mem + mem_pos, mem + mem_pos
-        mask_feats = self.mask_feats(sp) + self.mask_pos(vote)
+        # mask features mask_feats(sp) + mask_pos(vote) are never built: a kernel k is folded into the two
+        # projections, k . (W sp + P f(vote) + b) = [k W, k P] . [sp, f(vote)] + k . b, so no superpoint-wide
+        # Linear runs, the layers' masks need only the K sampled rows, and all predictions come from one bmm
+        basis = torch.cat([sp, self.mask_pos.features(vote)], -1)  # (B, S, d + 36)
+        sampled_basis = basis.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, basis.shape[-1]))
 
-        sp_logits, scores, attn_maps = [], [], []
-        logits, score = self._predict(q, mask_feats, sp_mask)
-        sp_logits.append(logits), scores.append(score)
+        kernels, biases, scores, attn_maps = [], [], [], []
+        kernel, bias, score = self._predict(q)
+        kernels.append(kernel), biases.append(bias), scores.append(score)
         heads, n_q = self.cfg.n_heads, q.shape[1]
         for layer in self.layers:
-            allowed = mask2former_allowed(logits.detach(), sampled_idx, sampled_mask)
+            sampled_logits = torch.baddbmm(bias.unsqueeze(-1), sampled_basis, kernel.unsqueeze(-1)).squeeze(-1)
+            allowed = _allowed(sampled_logits.detach(), sampled_mask)
             blocked = (~allowed).unsqueeze(1).expand(-1, n_q, -1).repeat_interleave(heads, 0)
             q, attn = layer(q, q_pad, mem, mem_key, blocked)
-            logits, score = self._predict(q, mask_feats, sp_mask)
-            sp_logits.append(logits), scores.append(score), attn_maps.append(attn)
-        return ModelOutput(sp_logits, scores, sample_logits, attn_maps, sampled_idx, sampled_mask)
+            kernel, bias, score = self._predict(q)
+            kernels.append(kernel), biases.append(bias), scores.append(score), attn_maps.append(attn)
+        logits = torch.baddbmm(torch.stack(biases, 1), torch.stack(kernels, 1), basis.transpose(1, 2))
+        logits = logits.masked_fill(~sp_mask.unsqueeze(1), PAD_LOGIT)  # (B, n_layers + 1, S)
+        return ModelOutput(list(logits.unbind(1)), scores, sample_logits, attn_maps, sampled_idx, sampled_mask)
 
     def _sample_attention(self, sp: Tensor, words: Tensor, word_mask: Tensor) -> Tensor:
         """Single-head cross-attention superpoints -> words, value and output projections folded
         into one word-level Linear: CPU cost is B x S x d, where nn.MultiheadAttention's flash
         kernel took a quarter of the training step."""
         key, value = self.sample_kv(words).chunk(2, -1)
-        logits = torch.einsum("bsd,btd->bst", self.sample_q(sp), key) / key.shape[-1] ** 0.5
+        # the query projection folded into the keys: (W sp + b) . k = sp . (k W) + b . k, a word-level product
+        key = key / key.shape[-1] ** 0.5
+        word_bias = (key @ self.sample_q.bias).unsqueeze(1)  # (B, 1, T)
+        logits = torch.baddbmm(word_bias, sp, (key @ self.sample_q.weight).transpose(1, 2))
         attn = logits.masked_fill(~word_mask.unsqueeze(1), float("-inf")).softmax(-1)
         return torch.bmm(attn, value)
 
-    def _predict(self, q: Tensor, mask_feats: Tensor, sp_mask: Tensor) -> tuple[Tensor, Tensor]:
+    def _predict(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The ROOT query's mask kernel folded into the mask projections (B, d + 36), its bias (B, 1), its score."""
         root = self.out_norm(q[:, 0])
-        logits = torch.einsum("bd,bsd->bs", self.kernel(root), mask_feats).masked_fill(~sp_mask, PAD_LOGIT)
-        return logits, torch.sigmoid(self.score(root)).squeeze(-1)
+        k = self.kernel(root)
+        folded = torch.cat([k @ self.mask_feats.weight, k @ self.mask_pos.proj.weight], -1)
+        bias = k @ (self.mask_feats.bias + self.mask_pos.proj.bias)
+        return folded, bias.unsqueeze(-1), torch.sigmoid(self.score(root)).squeeze(-1)
 
 
 def forward(model: nn.Module, batch: Batch, amp: bool = False) -> ModelOutput:

@@ -49,7 +49,7 @@ from threedrest.net.backbone import (
 VOTE, RGB, XYZ, EXTENT = slice(-12, -9), slice(-9, -6), slice(-6, -3), slice(-3, None)
 MINILM_DIM = 384
 SP_FEATURES_VERSION = 2  # what a superpoint's feature holds; a change re-pools, never re-trains
-TEXT_VERSION = 1
+TEXT_VERSION = 2
 
 
 def superpoint_features(backbone: PointBackbone, scene: Scene, k: int) -> dict[str, np.ndarray]:
@@ -100,14 +100,16 @@ def encode_minilm(texts: list[str], batch_size: int = 64, progress: bool = False
 
     path = get_model_path()
     tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
-    out: list[np.ndarray] = []
+    # batches of similar length (stable sort by characters): padding costs ~30 % of the encoder time otherwise
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[np.ndarray] = [np.empty((0, 384), np.float16)] * len(texts)
     for start in tqdm(range(0, len(texts), batch_size), desc="MiniLM", disable=not progress):
-        enc = tokenizer(texts[start : start + batch_size], padding=True, truncation=True, max_length=128,
-                        return_tensors="pt")  # fmt: skip
+        rows = order[start : start + batch_size]
+        enc = tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=128, return_tensors="pt")
         with torch.no_grad():
             hidden = model(**enc).last_hidden_state
-        lengths = enc["attention_mask"].sum(1).tolist()
-        out.extend(hidden[i, :n].numpy().astype(np.float16) for i, n in enumerate(lengths))
+        for j, (i, n) in enumerate(zip(rows, enc["attention_mask"].sum(1).tolist(), strict=True)):
+            out[i] = hidden[j, :n].numpy().astype(np.float16)
     return out
 
 

@@ -118,11 +118,13 @@ def referring_loss(
     """
     if len(sp_logits) == 0 or len(sp_logits) != len(scores):
         raise ValueError(f"referring_loss: got {len(sp_logits)} sp_logits and {len(scores)} scores (need equal, >0)")
-    bce = dice = score = 0.0
-    for layer_logits, layer_scores in zip(sp_logits, scores, strict=True):
-        bce = bce + mask_bce(layer_logits, sp_target, sp_mask)
-        dice = dice + mask_dice(layer_logits, sp_target, sp_mask)
-        score = score + score_loss(layer_scores, hard_iou(layer_logits, sp_target, sp_mask))
+    # all predictions at once, (P, B, S): one kernel per term instead of one per term and layer
+    stacked = torch.stack(sp_logits)
+    target = sp_target.expand_as(stacked)
+    mask = None if sp_mask is None else sp_mask.expand_as(stacked)
+    bce = mask_bce(stacked, target, mask).sum(0)
+    dice = mask_dice(stacked, target, mask).sum(0)
+    score = score_loss(torch.stack(scores), hard_iou(stacked, target, mask)).sum(0)
     focal = sampling_focal(sample_logits, sample_target, sp_mask)
     total = weights.loss_bce * bce + weights.loss_dice * dice + weights.loss_score * score + weights.loss_focal * focal
     return {"bce": bce, "dice": dice, "score": score, "focal": focal, "total": total}
