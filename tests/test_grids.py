@@ -15,3 +15,27 @@ def test_oracle_trains_four_times_the_profile_steps_unless_told() -> None:
     assert explicit[0].train.steps == 300
     ratio_curve = grids.configs("classroom", [0], grids.ratio_grid([0.1, 1.0], ["supervised"]))
     assert [c.train.steps for c in ratio_curve] == [steps, 4 * steps]
+
+
+def test_run_many_builds_each_benchmarks_caches_before_forking(monkeypatch, tmp_path) -> None:
+    """Every distinct benchmark a grid needs is cached in the parent process, once: workers then only read."""
+    from threedrest import workspace
+
+    built: list[str] = []
+    monkeypatch.setattr(workspace.Workspace, "for_config", classmethod(lambda cls, cfg: _Fake(cfg, built)))
+    monkeypatch.setattr(grids, "_in_parallel", lambda *args, **kwargs: None)
+    monkeypatch.setattr(grids, "load_run", lambda path: path)
+    cfgs = grids.configs("smoke", [0, 1], [{"method": "supervised"}, {"method": "3drest"}])
+    cfgs += grids.configs("smoke", [0], [{"method": "supervised", "generator_seed": 5}])
+    grids.run_many(cfgs, root=tmp_path)
+    assert sorted(built) == sorted({workspace.Workspace.bundle_key(c) for c in cfgs}) and len(built) == 2
+
+
+class _Fake:
+    def __init__(self, cfg, built: list[str]) -> None:
+        from threedrest.workspace import Workspace
+
+        self.key, self.built = Workspace.bundle_key(cfg), built
+
+    def ensure_cached(self) -> None:
+        self.built.append(self.key)

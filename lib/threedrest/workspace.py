@@ -52,9 +52,14 @@ class Workspace:
         return self.bundle.test
 
     @classmethod
-    def bundle_for(cls, cfg: Config, progress: bool = False) -> DataBundle:
+    def bundle_key(cls, cfg: Config) -> str:
+        """Configs with one key share a dataset and its caches (the labelled subset is not part of it)."""
         data_key = {k: v for k, v in cfg.to_dict()["data"].items() if k not in ("label_ratio", "split_by")}
-        key = stable_hash([data_key, backbone_settings(cfg.model), cfg.model.text_encoder, cfg.model.max_words])
+        return stable_hash([data_key, backbone_settings(cfg.model), cfg.model.text_encoder, cfg.model.max_words])
+
+    @classmethod
+    def bundle_for(cls, cfg: Config, progress: bool = False) -> DataBundle:
+        key = cls.bundle_key(cfg)
         if key not in cls._bundles:
             index = load_dataset_index(cfg)
             check_splits(index)  # before backbone pre-training: an empty split says why and what to set

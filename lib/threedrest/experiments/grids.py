@@ -111,7 +111,10 @@ def run_many(
     if todo:
         from threedrest.workspace import Workspace
 
-        Workspace.for_config(todo[0]).ensure_cached()  # build shared caches once, before forking workers
+        # build every benchmark's caches once, before forking workers (two workers needing the same missing
+        # cache would both pre-train its backbone: same bytes, twice the minutes)
+        for cfg in {Workspace.bundle_key(c): c for c in todo}.values():
+            Workspace.for_config(cfg).ensure_cached()
         burn_ins = list({burn_in_path(c, root): c for c in todo if c.ssl.burn_in_steps > 0}.values())
         burn_ins = [c for c in burn_ins if force or not burn_in_path(c, root).exists()]
         _in_parallel(_burn_in_in_worker, burn_ins, root, force, workers, "burn-ins", progress)
