@@ -45,8 +45,12 @@ def runs_frame(results: Iterable[RunResult]) -> pd.DataFrame:
     return df.drop_duplicates(["config_hash", "model", "split", "subset"]).reset_index(drop=True)
 
 
-def update_runs_csv(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
-    """Merge ``df`` into the runs table at ``path`` (rows keyed by config hash, model, split, subset)."""
+def update_runs_csv(df: pd.DataFrame, path: str | Path, caption: str = "") -> pd.DataFrame:
+    """Merge ``df`` into the runs table at ``path`` (rows keyed by config hash, model, split, subset).
+
+    A row does not say which benchmark it was trained on (only its config hash does), so runs on other
+    benchmarks (notebook 06's variants) go to their own file with its own ``caption``, never into runs.csv.
+    """
     path = Path(path)
     if path.exists():
         old = read_runs_csv(path)
@@ -56,8 +60,8 @@ def update_runs_csv(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     df = df.sort_values(["method", "label_ratio", "model", "seed", "split", "subset"]).reset_index(drop=True)
     atomic_write_csv(path, df)
     if path.parent.name == "tables":  # <out_dir>/tables/runs.csv: the source of every table, in the index too
-        caption = ("one row per evaluated model (method, label ratio, seed, model, split, subset, mIoU, "
-                   "Acc@0.25, Acc@0.5, n, config hash): every table comes from it")  # fmt: skip
+        caption = caption or ("one row per evaluated model (method, label ratio, seed, model, split, subset, mIoU, "
+                              "Acc@0.25, Acc@0.5, n, config hash): every table comes from it")  # fmt: skip
         report.register(path.parent.parent, path, caption)
     return df
 
