@@ -3,7 +3,8 @@
 A gain that appears on one generated benchmark and vanishes on its sibling is not the paper's
 effect. This trains the supervised baseline and 3DResT (student, 3 seeds, the profile's label ratio)
 on each variant of the embedded benchmark below and writes, beside the main table, one row per
-variant with both means, the gain and the gain of every seed (``results/tables/variants.csv``).
+variant with both means, the gain and the gain of every seed (``results/tables/variants.csv``;
+the runs' rows in ``variants_runs.csv``).
 Variants change only the generator's settings (seed, objects per room, share of small things),
 never the split, the metric or the model; each has its own cache and its own runs (config hash).
 """
@@ -20,7 +21,6 @@ import pandas as pd
 
 from threedrest.config import Config, get_profile
 from threedrest.experiments import grids, tables
-from threedrest.experiments.runs import DEFAULT_ROOT
 from threedrest.paths import resolve
 
 # name -> embedded-generator settings (DataConfig fields) that differ from the profile's
@@ -78,13 +78,31 @@ def variants_table(rows_by_variant: dict[str, pd.DataFrame], model: str = "stude
     return pd.DataFrame(out)
 
 
-def run_variants(profile: str, seeds: list[int], names: list[str], root: str | Path = DEFAULT_ROOT,
-                 workers: int = 2, **common: Any) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """Train what is missing in one pool (finished runs are reused by config hash); runs.csv rows per variant."""
-    cfgs = variant_configs(profile, seeds, names, **common)
-    results = grids.run_many([c for part in cfgs.values() for c in part], root=root, workers=workers)
-    frame = tables.runs_frame(results)
-    return {name: tables.rows_of(frame, part) for name, part in cfgs.items()}
+def run_variants(variant_cfgs: dict[str, list[Config]], results_dir: str | Path, runs_dir: str | Path,
+                 workers: int = 2, force: bool = False) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Train what is missing in one pool (finished runs are reused by config hash), merge the rows into
+    ``<results_dir>/tables/variants_runs.csv`` and return them per variant.
+
+    Their own runs table: a runs.csv row does not say its benchmark, and the main tables read runs.csv.
+    """
+    results = grids.run_many([c for part in variant_cfgs.values() for c in part], root=runs_dir, workers=workers,
+                             force=force)  # fmt: skip
+    runs = tables.update_runs_csv(
+        tables.runs_frame(results),
+        Path(results_dir) / "tables" / "variants_runs.csv",
+        "runs.csv's columns for notebook 06's runs (the main benchmark and its variants)",
+    )
+    return {name: tables.rows_of(runs, part) for name, part in variant_cfgs.items()}
+
+
+def write_variants_table(rows: dict[str, pd.DataFrame], results_dir: str | Path, label_ratio: float,
+                         n_seeds: int) -> pd.DataFrame:  # fmt: skip
+    """``tables/variants.{csv,md}`` (one caption, whether the notebook or the command wrote it)."""
+    table = variants_table(rows)
+    caption = (f"3DResT against supervised on generated benchmark variants: test, {label_ratio:.1%} labels, "
+               f"student, mean ± std over {n_seeds} seeds; the gain per seed is paired.")  # fmt: skip
+    tables.write_table(table, "variants", results_dir, caption)
+    return table
 
 
 def plot_variants(rows_by_variant: dict[str, pd.DataFrame], model: str = "student") -> plt.Figure:
@@ -112,11 +130,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     out = resolve(args.out)
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
-    rows = run_variants(args.profile, grids.parse_list(args.seeds, int), names, out / "runs", args.workers)
-    table = variants_table(rows)
-    caption = (f"The gain on generated variants of the embedded benchmark ({args.profile} profile, test, student, "
-               f"{get_profile(args.profile).data.label_ratio:.0%} labels, mean ± std over seeds; "
-               "python -m threedrest variants)")  # fmt: skip
-    tables.write_table(table, "variants", out, caption)
+    seeds = grids.parse_list(args.seeds, int)
+    rows = run_variants(variant_configs(args.profile, seeds, names), out, out / "runs", args.workers)
+    table = write_variants_table(rows, out, get_profile(args.profile).data.label_ratio, len(seeds))
     print(table.to_string(index=False))
     return 0
