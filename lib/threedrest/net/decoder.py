@@ -160,7 +160,9 @@ class ReferModel(nn.Module):
         centre = (batch.sp_xyz * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True)
         vote = batch.sp_feats[..., VOTE] - centre
         mem_pos = self.pos_enc(vote.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3)))
-        mem = mem_key = mem + mem_pos  # keys and values: the same positioned features
+        # two equal tensors, not one: MultiheadAttention packs the key/value projections into one product when
+        # key is value, which rounds differently (and the committed results were made this way)
+        mem, mem_key = mem + mem_pos, mem + mem_pos
         # mask features mask_feats(sp) + mask_pos(vote) are never built: a kernel k is folded into the two
         # projections, k . (W sp + P f(vote) + b) = [k W, k P] . [sp, f(vote)] + k . b, so no superpoint-wide
         # Linear runs, the layers' masks need only the K sampled rows, and all predictions come from one bmm
