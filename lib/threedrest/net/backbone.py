@@ -7,9 +7,10 @@ same role: EdgeConv on a kNN graph of the points, then on kNN graphs of two voxe
 train split's per-point semantic classes (cross-entropy) plus PointGroup-style offsets to the
 instance centre (L1), never on referring labels, then frozen.
 
-EdgeConv is written densely on the (N, k) neighbour table (every node has exactly k neighbours):
-the same maths as ``torch_geometric.nn.EdgeConv`` with max aggregation, measured 2x faster on CPU
-than its scatter path. Pooling uses ``torch_geometric.utils.scatter``; kNN uses scipy's cKDTree
+EdgeConv is written densely on the (N, k) neighbour table (every node has exactly k neighbours)
+and factorised (the x_i term leaves the max): the same maths as ``torch_geometric.nn.EdgeConv``
+with max aggregation, measured 2x faster on CPU than its scatter path in the plain dense form and
+2.4x faster again factorised. Pooling uses ``torch_geometric.utils.scatter``; kNN uses scipy's cKDTree
 (torch.cdist is 100x slower at 12k points and pyg-lib's knn is not installable).
 """
 
@@ -92,10 +93,13 @@ class DenseEdgeConv(nn.Module):
         self.norm = nn.BatchNorm1d(c_out)
 
     def forward(self, x: Tensor, nbr: Tensor) -> Tensor:
-        x_i = x.unsqueeze(1).expand(-1, nbr.shape[1], -1)
-        h = self.lin(torch.cat([x_i, x[nbr] - x_i], -1))  # (N, k, c_out)
+        # W [x_i, x_j - x_i] = (W_i - W_d) x_i + W_d x_j, and the first term does not depend on j, so
+        # max_j = (W_i - W_d) x_i + max_j W_d x_j: two (N, c) products and one gather of c_out channels
+        # instead of a linear layer over N * k concatenated pairs (2.4x faster pre-training, same maths)
+        w_self, w_diff = self.lin.weight.split(x.shape[1], dim=1)
+        h = x @ (w_self - w_diff).T + (x @ w_diff.T)[nbr].max(1).values
         # max before BN: BN then normalises N rows instead of N * k (a cheaper DGCNN variant)
-        return F.leaky_relu(self.norm(h.max(1).values), 0.2)
+        return F.leaky_relu(self.norm(h), 0.2)
 
 
 class PointBackbone(nn.Module):
@@ -136,7 +140,7 @@ def backbone_settings(cfg: ModelConfig) -> dict:
         "steps": cfg.backbone_pretrain_steps,
         "seed": cfg.backbone_seed,
         "voxels": VOXEL_SIZES,
-        "version": 4,  # 4: superpoint features carry the class probabilities
+        "version": 5,  # 4: superpoint features carry the class probabilities; 5: factorised EdgeConv (rounding)
     }
 
 
