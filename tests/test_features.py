@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -87,6 +89,16 @@ def test_cache_key_follows_backbone_settings_only(index):
     base = FeatureCache(index, small_config(), progress=False).key
     assert FeatureCache(index, small_config(d_model=64), progress=False).key == base
     assert FeatureCache(index, small_config(backbone_k=8), progress=False).key != base
+
+
+def test_cache_keys_ignore_how_long_the_benchmark_took_to_build(index):
+    """A regenerated, identical benchmark differs only in its build time: it keeps its feature caches."""
+    first = FeatureCache(index, small_config(), progress=False)
+    timed = dataclasses.replace(index, manifest={**index.manifest, "generation_seconds": 12345.6})
+    again = FeatureCache(timed, small_config(), progress=False)
+    assert (again.key, again.text_folder) == (first.key, first.text_folder)
+    other = dataclasses.replace(index, manifest={**index.manifest, "objects": index.manifest.get("objects", 0) + 1})
+    assert FeatureCache(other, small_config(), progress=False).key != first.key
 
 
 def test_text_features_and_vocabulary(index):

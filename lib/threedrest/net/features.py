@@ -120,12 +120,21 @@ def build_vocabulary(descriptions: list[dict[str, Any]], min_count: int) -> dict
     return {"<pad>": 0, "<unk>": 1, **{w: i + 2 for i, w in enumerate(words)}}
 
 
+# manifest fields that say how a build went, not what it built: a rebuilt, identical benchmark keeps its caches
+BUILD_LOG_FIELDS = ("generation_seconds",)
+
+
+def data_identity(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest without its build log: what the feature caches are keyed on."""
+    return {key: value for key, value in manifest.items() if key not in BUILD_LOG_FIELDS}
+
+
 class FeatureCache:
     """Superpoint and text features of one dataset under one backbone setting, built on demand."""
 
     def __init__(self, index: DatasetIndex, cfg: Config, progress: bool = True):
         self.index, self.cfg, self.progress = index, cfg, progress
-        manifest_hash = stable_hash(index.manifest)
+        manifest_hash = stable_hash(data_identity(index.manifest))
         self.key = stable_hash({"backbone": backbone_settings(cfg.model), "manifest": manifest_hash})
         self.folder = Path(index.root) / "features" / self.key
         self.text_folder = Path(index.root) / "features" / f"text-{stable_hash([manifest_hash, TEXT_VERSION])}"
@@ -237,6 +246,7 @@ __all__ = [
     "XYZ",
     "FeatureCache",
     "build_vocabulary",
+    "data_identity",
     "encode_minilm",
     "load_dataset_index",
     "superpoint_features",
