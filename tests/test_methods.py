@@ -37,9 +37,12 @@ def test_3drest_sum_normalisation_and_switches() -> None:
     d = decide(method="3drest", tscs=False, qdw=True, qdw_norm="sum")
     expected = (0.96 * 1 + 0.5 * 2 + 0.0 * 3 + 1.0 * 4) / (0.96 + 0.5 + 0.0 + 1.0)
     assert d.loss.item() == pytest.approx(expected, rel=1e-6)
-    d = decide(method="3drest", tscs=True, qdw=False, tscs_threshold=0.95)
+    d = decide(method="3drest", tscs=True, qdw=False, tscs_threshold=0.95, tscs_rest="one")
     assert d.weights.tolist() == [0.0, 1.0, 1.0, 0.0]
     assert d.loss.item() == pytest.approx((2 + 3) / 4)
+    d = decide(method="3drest", tscs=True, qdw=False, tscs_threshold=0.95)  # default: the rest is discarded
+    assert d.promote.tolist() == [True, False, False, True]
+    assert d.weights.tolist() == [0.0, 0.0, 0.0, 0.0] and d.loss.item() == 0.0
     d = decide(method="3drest", tscs=False, qdw=False)
     assert d.loss.item() == pytest.approx(2.5)
 
@@ -96,3 +99,11 @@ def test_tscs_waits_its_warmup_after_the_handover() -> None:
     assert early.weights.tolist() == pytest.approx(CORREL.tolist())  # QDW still weighs every sample
     assert build_method(SSLConfig(tscs_mode="sweep", tscs_warmup=50, tscs_sweep_every=100)).sweeps_before(50)
     assert not build_method(SSLConfig(tscs_mode="sweep", tscs_warmup=50, tscs_sweep_every=100)).sweeps_before(0)
+
+
+def test_3drest_patience_promotes_only_after_enough_consecutive_agreements() -> None:
+    ssl = SSLConfig(method="3drest", tscs_warmup=0, tscs_threshold=0.95, tscs_patience=2)
+    streak = torch.tensor([1, 0, 1, 0])  # samples 0 and 2 were above s at their previous encounter
+    d = build_method(ssl).decide(UnsupTerms(LOSS, CORREL, CONF, streak=streak))
+    assert d.promote.tolist() == [True, False, False, False]  # 3 agrees now but not before; 2 not now
+    assert d.weights.tolist() == pytest.approx([0.0, 0.5, 0.0, 1.0])  # not promoted yet: QDW weighs it

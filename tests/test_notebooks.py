@@ -48,6 +48,7 @@ SMOKE = {
     "tscs_thresholds": "0.9",
     "lambda_us": "1.0",
     "ema_momenta": "0.99",
+    "tscs_patiences": "2",
     "burn_ins": "6",
     "gallery_k": "1",
     "n_pages": "1",
@@ -328,7 +329,8 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
     _, ablation = rows(grids.ablation_grid(MAIN_RATIO))
     _assert_same_table(out / "tables" / "ablation_tscs_qdw.csv", tables.ablation_table(ablation))
     sweeps = {"tscs_threshold": ("tscs_thresholds", float), "lambda_u": ("lambda_us", float),
-              "ema_momentum": ("ema_momenta", float), "burn_in_steps": ("burn_ins", int)}  # fmt: skip
+              "ema_momentum": ("ema_momenta", float), "burn_in_steps": ("burn_ins", int),
+              "tscs_patience": ("tscs_patiences", int)}  # fmt: skip
     for key, (param, kind) in sweeps.items():
         cfgs, part = rows(grids.sweep_grid(key, grids.parse_list(SMOKE[param], kind), MAIN_RATIO))
         done = [load_run(run_dir_for(c, out / "runs")) for c in cfgs]

@@ -71,6 +71,28 @@ def test_tscs_promotes_into_the_labelled_pool_and_out_of_the_unlabelled_one() ->
     assert len(log) == len(promoted) and (log["correl"] > 0.0).all()
 
 
+def test_patience_never_promotes_a_sample_at_its_first_encounter(monkeypatch) -> None:
+    """tscs_patience 2: correl > s at two encounters in a row. With every correl 1, patience 1 promotes each
+    sample at first sight and patience 2 at its second (one step sees a sample at most once)."""
+    from threedrest import train
+
+    monkeypatch.setattr(train.tscs, "consistency", lambda s_hard, *args: torch.ones(s_hard.shape[0]))
+    base = {"method": "3drest", "label_ratio": 0.9, "burn_in_steps": 0, "tscs_threshold": 0.5, "steps": 40}
+    first_sight = {}
+    for patience in (1, 2):
+        cfg = Config.from_flat("smoke", **base, tscs_patience=patience)
+        ws = Workspace.for_config(cfg)
+        state = init_state(cfg, ws)
+        for _ in range(20):  # the unlabelled pool (10 %, 31 samples, 4 a step) is seen about twice
+            train_step(cfg, ws, state, build_method(cfg.ssl))
+        seen = {}
+        for row in state.pseudo_log:
+            seen.setdefault(row["index"], row["step"])
+        first_sight[patience] = [row["step"] == seen[row["index"]] for row in state.pseudo_log if row["promoted"]]
+    assert len(first_sight[1]) == len(ws.ulb_positions) and all(first_sight[1])
+    assert first_sight[2] and not any(first_sight[2])
+
+
 def test_labelled_augmentation_draws_from_its_own_resumable_stream() -> None:
     cfg = Config.from_flat("smoke", method="supervised", label_ratio=0.2, lb_augment=True)
     ws = Workspace.for_config(cfg)

@@ -129,3 +129,25 @@ def test_select_caps_promotions_at_the_most_consistent() -> None:
     assert select(correl, 0.95, max_kept=2).tolist() == [False, True, False, False, True]
     assert select(correl, 0.95, max_kept=3).tolist() == [False, True, False, True, True]
     assert select(correl, 0.95, max_kept=9).tolist() == select(correl, 0.95).tolist()  # cap above the count
+
+
+def test_patience_counts_consecutive_encounters_above_s() -> None:
+    """tscs_patience: a streak grows at each encounter above s, restarts at one below it, and survives a checkpoint."""
+    pool = PromotedPool()
+    assert pool.streak([4, 7]).tolist() == [0, 0]
+    pool.record([4, 7], torch.tensor([True, True]))
+    pool.record([4], torch.tensor([True]))
+    pool.record([7, 9], torch.tensor([False, True]))
+    assert pool.streak([4, 7, 9, 1]).tolist() == [2, 0, 1, 0]
+    correl = torch.tensor([0.99, 0.99, 0.99, 0.5])
+    patient = pool.streak([4, 7, 9, 1]) + 1 >= 3  # this encounter would be the third in a row for sample 4 only
+    assert select(correl, 0.95, patient=patient).tolist() == [True, False, False, False]
+    buffer = io.BytesIO()
+    np.savez(buffer, **pool.state_dict())
+    buffer.seek(0)
+    restored = PromotedPool()
+    restored.load_state_dict(dict(np.load(buffer)))
+    assert restored.streak([4, 7, 9, 1]).tolist() == [2, 0, 1, 0]
+    older = {k: v for k, v in pool.state_dict().items() if not k.startswith("streak")}  # a checkpoint from before
+    restored.load_state_dict(older)
+    assert restored.streak([4, 9]).tolist() == [0, 0]

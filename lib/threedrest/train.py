@@ -187,7 +187,9 @@ def unsupervised_terms(
     """L_unsup on the next unlabelled batch: the method weighs the per-sample losses; TSCS promotions
     happen here. Returns (L_unsup before lambda_u, logs)."""
     step = unlabelled_step(cfg, ws, state, state.ulb_stream.next())
+    step.terms.streak = state.pool.streak(step.positions)
     decision = method.decide(step.terms)
+    state.pool.record(step.positions, step.correl > cfg.ssl.tscs_threshold)
     t_hard = distributed.gather_rows(step.t_hard, len(step.batch))  # global: identical TSCS pool on every rank
     new, true_iou = tscs.promote(state, step.positions, step.batch, t_hard, step.correl, decision.promote)
     columns = (step.positions, step.correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist())
@@ -214,9 +216,11 @@ def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) ->
     if step_phase == "semi" and method.sweeps_before(state.step - cfg.ssl.burn_in_steps):
         collate = lambda chunk: ws.collate([ws.train[p] for p in chunk]).to(cfg.train.device)  # noqa: E731
         point_level = cfg.ssl.pseudo_level == "point"
+        ssl = cfg.ssl
         logs["swept_promotions"] = tscs.sweep(
-            state, collate, cfg.ssl.tscs_threshold, point_level, _amp(cfg), max_kept=cfg.ssl.tscs_max_per_step
-        )
+            state, collate, ssl.tscs_threshold, point_level, _amp(cfg), max_kept=ssl.tscs_max_per_step,
+            patience=ssl.tscs_patience,
+        )  # fmt: skip
     state.student.train()
     sup, batch = supervised_terms(cfg, ws, state)
     unsup = torch.zeros((), device=sup.device)

@@ -59,7 +59,8 @@ def main_grid(ratio: float) -> list[dict[str, Any]]:
 
 def ablation_grid(ratio: float) -> list[dict[str, Any]]:
     """The four rows. With neither TSCS nor QDW, 3DResT's loss is exactly Mean Teacher's (every weight 1,
-    batch mean), so that row reuses the Mean Teacher runs instead of training them again."""
+    batch mean), so that row reuses the Mean Teacher runs instead of training them again. TSCS alone
+    discards what it does not promote (``tscs_rest``)."""
     return [
         {"method": "mean_teacher", "label_ratio": ratio}
         if not (t or q)

@@ -159,11 +159,23 @@ def ablation_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
 
 
 def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str = "student") -> pd.DataFrame:
-    """Test metrics against the swept config value (read back from each run's saved config)."""
+    """Test metrics against the swept config value (read back from each run's saved config), with what
+    TSCS promoted at that value (mean over seeds): how many pseudo-labels, and the share of them with
+    IoU > 0.5 against the hidden truth (analysis only: no decision reads it)."""
     value_of = {r.summary["config_hash"]: r.flat_config()[key] for r in results}
     part = df[df["model"] == model].assign(**{key: lambda d: d["config_hash"].map(value_of)})
     summary = summarize_runs(part, by=(key, "model"))
-    return summary.sort_values(key).reset_index(drop=True)
+    promo = pd.DataFrame(
+        {
+            key: [r.flat_config()[key] for r in results],
+            "promoted": [len(r.promotions) for r in results],
+            "promoted_right": [
+                float((r.promotions["true_iou"] > 0.5).mean()) if len(r.promotions) else float("nan") for r in results
+            ],
+        }
+    )
+    promo = promo.groupby(key, as_index=False)[["promoted", "promoted_right"]].mean()
+    return summary.merge(promo, on=key, how="left").sort_values(key).reset_index(drop=True)
 
 
 def promotion_summary(result: RunResult) -> str:

@@ -9,7 +9,8 @@ per-sample loss against the pseudo-mask. A method only decides how those per-sam
     refteacher    w_i = teacher confidence (score head), optional threshold and attention imitation;
                   the grids run it with lambda_u = 0.5 (RefTeacher's weight, ``METHOD_SETTINGS``)
     3drest        TSCS: correl_i > s promotes sample i into the labelled pool (weight 0 here, L_sup
-                  from then on); QDW: w_i = correl_i for the others (w_i = 1 with QDW off)
+                  from then on); QDW: w_i = correl_i for the others (QDW off: w_i = 0, the rest is
+                  discarded, ``tscs_rest``; with TSCS off too, w_i = 1: Mean Teacher)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class UnsupTerms:
     teacher_confidence: Tensor  # teacher's score head (predicted IoU), no grad
     attn_mse: Tensor | None = None  # per-sample MSE between teacher and student attention maps
     since_handover: int = 0  # steps since the teacher was made (TSCS waits ``tscs_warmup`` of them)
+    streak: Tensor | None = None  # (B,) earlier consecutive encounters with correl > s (``tscs_patience``)
 
 
 @dataclass
@@ -101,15 +103,17 @@ class ThreeDResT(Method):
     def decide(self, terms: UnsupTerms) -> UnsupDecision:
         ssl = self.ssl
         if ssl.tscs and ssl.tscs_mode == "online" and terms.since_handover >= ssl.tscs_warmup:
-            promote = tscs.select(terms.correl, ssl.tscs_threshold, ssl.tscs_max_per_step)
+            patient = None if terms.streak is None else terms.streak + 1 >= ssl.tscs_patience
+            promote = tscs.select(terms.correl, ssl.tscs_threshold, ssl.tscs_max_per_step, patient)
         else:  # "sweep": tscs.sweep promotes instead
             promote = torch.zeros_like(terms.correl, dtype=torch.bool)
         if self.ssl.qdw:
             w, stats = qdw.weights(terms.correl, promote)
             norm = self.ssl.qdw_norm
-        else:
-            w, stats = (~promote).float(), {}
-            norm = "mean"
+        elif ssl.tscs and ssl.tscs_rest == "zero":  # TSCS alone, hard selection: the rest is discarded
+            w, stats, norm = torch.zeros_like(terms.correl), {}, "mean"
+        else:  # every weight 1 (with TSCS off: Mean Teacher's loss exactly)
+            w, stats, norm = (~promote).float(), {}, "mean"
         loss = qdw.weighted_mean(terms.per_sample_loss, w, norm)
         logs = {"w_mean": float(w.mean()), "promoted": float(promote.float().mean())}
         logs.update({f"qdw_{k}": float(v) for k, v in stats.items() if isinstance(v, (int, float))})

@@ -45,11 +45,14 @@ def consistency(
     return mask_iou(student_sp_mask, teacher_sp_mask, weight)
 
 
-def select(correl: Tensor, threshold: float, max_kept: int = 0) -> Tensor:
+def select(correl: Tensor, threshold: float, max_kept: int = 0, patient: Tensor | None = None) -> Tensor:
     """keep (B,) bool: correl strictly above the threshold s; with ``max_kept`` > 0 only the that many
     most consistent of them (ties: earlier in the batch), so a burst of agreement cannot flood the
-    labelled set in one step."""
+    labelled set in one step. ``patient`` (B,) bool, when given, must hold too (``tscs_patience``:
+    the sample was above s at enough consecutive encounters)."""
     keep = correl > threshold
+    if patient is not None:
+        keep = keep & patient.bool().to(keep.device)
     if max_kept > 0 and int(keep.sum()) > max_kept:
         ranked = torch.argsort(torch.where(keep, correl, torch.full_like(correl, -1.0)), descending=True, stable=True)
         keep = torch.zeros_like(keep).index_fill_(0, ranked[:max_kept], True)
@@ -62,6 +65,19 @@ class PromotedPool:
     def __init__(self) -> None:
         self._masks: dict[int, np.ndarray] = {}
         self._rows: list[tuple[int, int, float, float]] = []  # step, index, correl, true_iou
+        self._streaks: dict[int, int] = {}  # index -> consecutive encounters with correl > s (tscs_patience)
+
+    def streak(self, indices: list[int]) -> Tensor:
+        """(B,) int64: how many consecutive earlier encounters each sample was above s."""
+        return torch.tensor([self._streaks.get(int(i), 0) for i in indices], dtype=torch.int64)
+
+    def record(self, indices: list[int], above: Tensor) -> None:
+        """After an encounter: a sample above s extends its streak, one below s starts again from 0."""
+        for i, a in zip(indices, above.reshape(-1).bool().tolist(), strict=True):
+            if a:
+                self._streaks[int(i)] = self._streaks.get(int(i), 0) + 1
+            else:
+                self._streaks.pop(int(i), None)
 
     def promote(
         self,
@@ -142,6 +158,8 @@ class PromotedPool:
             "true_iou": rows[:, 3],
             "offsets": offsets,
             "masks": np.concatenate(masks) if masks else np.zeros(0, dtype=bool),
+            "streak_index": np.array(list(self._streaks), dtype=np.int64),
+            "streak_count": np.array(list(self._streaks.values()), dtype=np.int64),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -153,6 +171,9 @@ class PromotedPool:
         self._masks = {int(i): masks[offsets[k] : offsets[k + 1]].copy() for k, i in enumerate(index)}
         rows = zip(step, index, correl, true_iou, strict=True)
         self._rows = [(int(s), int(i), float(c), float(t)) for s, i, c, t in rows]
+        streak_index = np.asarray(state.get("streak_index", np.zeros(0, dtype=np.int64)))
+        streak_count = np.asarray(state.get("streak_count", np.zeros(0, dtype=np.int64)))
+        self._streaks = {int(i): int(c) for i, c in zip(streak_index, streak_count, strict=True)}
 
 
 class LoopState(Protocol):
@@ -211,12 +232,14 @@ def sweep(
     amp: bool = False,
     batch_size: int = 64,
     max_kept: int = 0,
+    patience: int = 1,
 ) -> int:
     """The periodic alternative to online promotion: score every sample left in the unlabelled pool
     (teacher and student on the unaugmented scene) and promote those with correl > s at once.
     ``collate`` turns dataset positions into a batch on the training device. Every rank runs the same
     sweep on identical weights, so the pools stay identical. ``max_kept`` > 0 caps the promotions of
-    one sweep (the most consistent first). Returns the number promoted."""
+    one sweep (the most consistent first); ``patience`` as in the online rule (a sweep is one
+    encounter). Returns the number promoted."""
     positions = list(state.ulb_stream.pool)
     scored = []
     for start in range(0, len(positions), batch_size):
@@ -229,7 +252,9 @@ def sweep(
         slim = SimpleNamespace(**{k: getattr(batch, k) for k in ("sp_sizes", "sp_target_count", "n_target", "sp_mask")})
         scored.append((chunk, slim, t_hard, correl))
     all_correl = torch.cat([c for *_, c in scored]) if scored else torch.zeros(0)
-    keep_all = select(all_correl, threshold, max_kept)
+    patient = state.pool.streak(positions) + 1 >= patience
+    keep_all = select(all_correl, threshold, max_kept, patient)
+    state.pool.record(positions, all_correl > threshold)
     promoted, offset = 0, 0
     for chunk, batch, t_hard, correl in scored:
         new, _ = promote(state, chunk, batch, t_hard, correl, keep_all[offset : offset + len(chunk)])
