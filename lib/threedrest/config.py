@@ -114,7 +114,7 @@ class SSLConfig:
     # 0.25 and 1.0 both 24.8 best, 0.25 steadier (24.8 vs 23.8 at the last evaluation)
     tscs_max_share: float = 0.25
     # kit choice: promote only after correl > s at this many consecutive encounters of the sample (1: the first).
-    # Classroom val (10 %, seeds 0 / 1), 3DResT: patience 1 32.2 / 32.0 mIoU, promotions 39 % right (IoU > 0.5);
+    # Classroom val (10 %, seeds 0 / 1), 3DResT: patience 1 32.2 / 32.0 mIoU, promotions 35 % / 34 % right (IoU > 0.5);
     # patience 3 31.8 / 31.7, 52 % / 47 % right. Fewer, better promotions, no better model: 1 stays the default
     tscs_patience: int = 1
     # kit choice, what TSCS alone (QDW off) does with the samples it does not promote: "zero" discards them, the

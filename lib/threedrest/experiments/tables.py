@@ -167,7 +167,7 @@ def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str
     summary = summarize_runs(part, by=(key, "model"))
     promo = pd.DataFrame(
         {
-            key: [r.flat_config()[key] for r in results],
+            key: [value_of[r.summary["config_hash"]] for r in results],
             "promoted": [len(r.promotions) for r in results],
             "promoted_right": [
                 float((r.promotions["true_iou"] > 0.5).mean()) if len(r.promotions) else float("nan") for r in results
