@@ -49,6 +49,7 @@ SMOKE = {
     "lambda_us": "1.0",
     "ema_momenta": "0.99",
     "tscs_patiences": "2",
+    "gate_seeds": "0",
     "burn_ins": "6",
     "gallery_k": "1",
     "n_pages": "1",
@@ -286,7 +287,8 @@ def test_readme_lists_every_registered_artifact(executed: dict) -> None:
     for rel in index:
         assert (out / rel).exists(), f"registered but missing: {rel}"
         assert f"[`{rel}`]({rel})" in readme, f"README misses {rel}"
-    expected = ["tables/main.md", "tables/supervised.csv", "tables/ablation_tscs_qdw.md", "tables/dataset_stats.md",
+    expected = ["tables/main.md", "tables/supervised.csv", "tables/ablation_tscs_qdw.md", "tables/sentence_gate.md",
+                "tables/dataset_stats.md",
                 "tables/features.md", "figures/dataset_stats.png", "figures/qdw_weight_vs_quality.png",
                 "views/gallery/gallery.html", "timings.csv", "notebooks/05_visualize.ipynb"]  # fmt: skip
     for rel in expected:
@@ -335,6 +337,11 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
         cfgs, part = rows(grids.sweep_grid(key, grids.parse_list(SMOKE[param], kind), MAIN_RATIO))
         done = [load_run(run_dir_for(c, out / "runs")) for c in cfgs]
         _assert_same_table(out / "tables" / f"sweep_{key}.csv", tables.sweep_table(part, done, key))
+    _, gated = rows(grids.gate_grid(MAIN_RATIO))
+    gate_table = tables.gate_table(gated)
+    order = ["mean_teacher", "mean_teacher-gated", "refteacher", "refteacher-gated", "3drest", "3drest-gated"]
+    assert gate_table["method"].tolist() == order
+    _assert_same_table(out / "tables" / "sentence_gate.csv", gate_table)
     _, curve = rows(grids.ratio_grid(grids.parse_list(SMOKE["ratios"], float)))
     _assert_same_table(out / "tables" / "ratio_curve.csv", tables.results_table(curve[curve["model"] == "student"]))
 

@@ -144,15 +144,17 @@ def _after_handover(cfg: Config):
     return ws, state, method
 
 
-def test_unlabelled_terms_never_read_the_hidden_target(monkeypatch) -> None:
+@pytest.mark.parametrize("pseudo_gate", ["none", "mentioned"])
+def test_unlabelled_terms_never_read_the_hidden_target(monkeypatch, pseudo_gate: str) -> None:
     """Changing the hidden target of the unlabelled samples must not change any unlabelled loss term
-    (the old loop recovered 'mentioned' objects from the sampling target, which held the target)."""
+    (the old loop recovered 'mentioned' objects from the sampling target, which held the target);
+    the sentence gate reads the sentence and the scene's classes, never the target."""
     import copy
 
     from threedrest import train
 
     # Mean Teacher: every pseudo-label has weight 1, so a changed loss term cannot hide behind a zero weight
-    cfg = Config.from_flat("smoke", method="mean_teacher", label_ratio=0.3, burn_in_steps=2)
+    cfg = Config.from_flat("smoke", method="mean_teacher", label_ratio=0.3, burn_in_steps=2, pseudo_gate=pseudo_gate)
     ws, state, method = _after_handover(cfg)
     real_collate = ws.collate
 
@@ -165,6 +167,15 @@ def test_unlabelled_terms_never_read_the_hidden_target(monkeypatch) -> None:
         batch.sample_target = torch.where(batch.sp_target > 0, 1.0, batch.sample_target.clamp(max=0.5))
         return batch
 
+    decided = []  # the gate's own verdicts; the loop sees every other sample let through, so no weight is all 0
+    real_gate = train.gate.on_sentence
+
+    def recorded_gate(mask, named, sizes):
+        verdict = real_gate(mask, named, sizes)
+        decided.append(verdict.tolist())
+        return verdict | (torch.arange(len(verdict)) % 2 == 0)
+
+    monkeypatch.setattr(train.gate, "on_sentence", recorded_gate)
     results = []
     for collate in (real_collate, other_target):
         twin = copy.deepcopy(state)
@@ -172,6 +183,7 @@ def test_unlabelled_terms_never_read_the_hidden_target(monkeypatch) -> None:
         loss, logs = train.unsupervised_terms(cfg, ws, twin, method)
         results.append((loss.item(), logs["correl"], [r["weight"] for r in twin.pseudo_log]))
     assert results[0][0] > 0 and results[0] == results[1]
+    assert len(decided) == (2 if pseudo_gate == "mentioned" else 0) and decided[:1] == decided[1:]
 
 
 def test_consistency_counts_only_superpoints_both_views_contain(monkeypatch) -> None:

@@ -33,7 +33,7 @@ from threedrest.net import augment
 from threedrest.net.decoder import forward
 from threedrest.net.losses import referring_loss
 from threedrest.sampler import BatchStream
-from threedrest.semi import tscs
+from threedrest.semi import gate, tscs
 from threedrest.semi.ema import copy_student, make_teacher, phase, update_teacher
 from threedrest.semi.methods import Method, UnsupTerms, build_method
 from threedrest.semi.tscs import PromotedPool
@@ -178,6 +178,8 @@ def unlabelled_step(cfg: Config, ws: Workspace, state: TrainState, positions: li
     confidence = distributed.gather_rows(t_out.scores[-1].detach(), n)
     per_sample = distributed.global_rows(terms["total"], n)
     unsup = UnsupTerms(per_sample, correl, confidence, attn_mse, state.step - cfg.ssl.burn_in_steps)
+    if cfg.ssl.pseudo_gate == "mentioned":
+        unsup.on_sentence = distributed.gather_rows(gate.on_sentence(t_hard, batch_l.sp_mentioned, batch_l.sp_sizes), n)
     return UnlabelledStep(positions, batch, view_w, view_s, t_hard, s_hard, correl, unsup)
 
 
@@ -219,7 +221,7 @@ def train_step(cfg: Config, ws: Workspace, state: TrainState, method: Method) ->
         ssl = cfg.ssl
         logs["swept_promotions"] = tscs.sweep(
             state, collate, ssl.tscs_threshold, point_level, _amp(cfg), max_kept=ssl.tscs_max_per_step,
-            patience=ssl.tscs_patience,
+            patience=ssl.tscs_patience, gated=ssl.pseudo_gate == "mentioned",
         )  # fmt: skip
     state.student.train()
     sup, batch = supervised_terms(cfg, ws, state)

@@ -69,6 +69,16 @@ def ablation_grid(ratio: float) -> list[dict[str, Any]]:
     ]
 
 
+GATE_METHODS = ("mean_teacher", "refteacher", "3drest")  # the teacher methods, without and with the sentence gate
+
+
+def gate_grid(ratio: float) -> list[dict[str, Any]]:
+    """Every teacher method, without and with the sentence gate (``pseudo_gate``, semi/gate.py):
+    how much of each method's gain survives when pseudo-labels on objects the sentence does not name are
+    dropped for every method alike. The ungated rows are the main table's runs (same configs, reused)."""
+    return [{"method": m, "label_ratio": ratio, "pseudo_gate": g} for m in GATE_METHODS for g in ("none", "mentioned")]
+
+
 def sweep_grid(key: str, values: Iterable[Any], ratio: float) -> list[dict[str, Any]]:
     return [{"method": "3drest", "label_ratio": ratio, key: v} for v in values]
 

@@ -15,9 +15,10 @@ import pandas as pd
 
 from threedrest.config import Config
 from threedrest.experiments import report
+from threedrest.experiments.grids import GATE_METHODS
 from threedrest.experiments.runs import RunResult
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
-from threedrest.semi.methods import ABLATION_ROWS
+from threedrest.semi.methods import ABLATION_ROWS, GATED_SUFFIX
 
 RUN_COLUMNS = [
     "method",
@@ -156,6 +157,17 @@ def ablation_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
     table.insert(2, "QDW", [("yes" if ABLATION_ROWS[m][1] else "no") for m in table["method"]])
     order = {m: i for i, m in enumerate(ABLATION_ROWS)}
     return table.sort_values("method", key=lambda col: col.map(order)).reset_index(drop=True)
+
+
+def gate_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
+    """Each teacher method without and then with the sentence gate (``gate_grid``), with a gate column."""
+    part = df[df["model"] == model]
+    table = results_table(part, keys=("method",))
+    table.insert(1, "gate", ["yes" if m.endswith(GATED_SUFFIX) else "no" for m in table["method"]])
+    base = {m: m.removesuffix(GATED_SUFFIX) for m in table["method"]}
+    order = {m: i for i, m in enumerate(GATE_METHODS)}
+    rank = {m: (order.get(b, len(order)), m != b) for m, b in base.items()}
+    return table.sort_values("method", key=lambda col: col.map(rank)).reset_index(drop=True)
 
 
 def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str = "student") -> pd.DataFrame:

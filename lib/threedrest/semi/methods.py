@@ -11,6 +11,9 @@ per-sample loss against the pseudo-mask. A method only decides how those per-sam
     3drest        TSCS: correl_i > s promotes sample i into the labelled pool (weight 0 here, L_sup
                   from then on); QDW: w_i = correl_i for the others (QDW off: w_i = 0, the rest is
                   discarded, ``tscs_rest``; with TSCS off too, w_i = 1: Mean Teacher)
+
+With ``pseudo_gate="mentioned"`` (``semi/gate.py``) every teacher method gives w_i = 0 to a pseudo-label
+that covers nothing the sentence names, and TSCS never promotes it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class UnsupTerms:
     attn_mse: Tensor | None = None  # per-sample MSE between teacher and student attention maps
     since_handover: int = 0  # steps since the teacher was made (TSCS waits ``tscs_warmup`` of them)
     streak: Tensor | None = None  # (B,) earlier consecutive encounters with correl > s (``tscs_patience``)
+    on_sentence: Tensor | None = None  # (B,) bool, with ``pseudo_gate``: the pseudo-label may be used (semi/gate.py)
 
 
 @dataclass
@@ -67,15 +71,22 @@ class Method:
         """Whether TSCS's periodic sweep over the unlabelled pool runs before this semi step."""
         return False
 
+    @staticmethod
+    def usable(terms: UnsupTerms) -> Tensor:
+        """(B,) bool: pseudo-labels the sentence gate lets through (all of them without the gate)."""
+        if terms.on_sentence is None:
+            return torch.ones_like(terms.correl, dtype=torch.bool)
+        return terms.on_sentence.bool().to(terms.correl.device)
+
 
 class MeanTeacher(Method):
     name = "mean_teacher"
     uses_teacher = True
 
     def decide(self, terms: UnsupTerms) -> UnsupDecision:
-        w = torch.ones_like(terms.correl)
+        w = self.usable(terms).float()
         loss = qdw.weighted_mean(terms.per_sample_loss, w, "mean")
-        return UnsupDecision(loss, w, torch.zeros_like(w, dtype=torch.bool), {"w_mean": 1.0})
+        return UnsupDecision(loss, w, torch.zeros_like(w, dtype=torch.bool), {"w_mean": float(w.mean())})
 
 
 class RefTeacher(Method):
@@ -86,7 +97,7 @@ class RefTeacher(Method):
 
     def decide(self, terms: UnsupTerms) -> UnsupDecision:
         w = terms.teacher_confidence.detach().clamp(0.0, 1.0)
-        w = torch.where(w >= self.ssl.rt_conf_threshold, w, torch.zeros_like(w))
+        w = torch.where((w >= self.ssl.rt_conf_threshold) & self.usable(terms), w, torch.zeros_like(w))
         loss = qdw.weighted_mean(terms.per_sample_loss, w, "mean")
         if self.ssl.rt_attn_weight > 0 and terms.attn_mse is not None:
             loss = loss + self.ssl.rt_attn_weight * terms.attn_mse.mean()
@@ -102,18 +113,19 @@ class ThreeDResT(Method):
 
     def decide(self, terms: UnsupTerms) -> UnsupDecision:
         ssl = self.ssl
+        usable = self.usable(terms)  # the sentence gate (all True without it)
         if ssl.tscs and ssl.tscs_mode == "online" and terms.since_handover >= ssl.tscs_warmup:
-            patient = None if terms.streak is None else terms.streak + 1 >= ssl.tscs_patience
+            patient = usable if terms.streak is None else usable & (terms.streak + 1 >= ssl.tscs_patience)
             promote = tscs.select(terms.correl, ssl.tscs_threshold, ssl.tscs_max_per_step, patient)
         else:  # "sweep": tscs.sweep promotes instead
             promote = torch.zeros_like(terms.correl, dtype=torch.bool)
         if self.ssl.qdw:
-            w, stats = qdw.weights(terms.correl, promote)
+            w, stats = qdw.weights(terms.correl, promote | ~usable)
             norm = self.ssl.qdw_norm
         elif ssl.tscs and ssl.tscs_rest == "zero":  # TSCS alone, hard selection: the rest is discarded
             w, stats, norm = torch.zeros_like(terms.correl), {}, "mean"
         else:  # every weight 1 (with TSCS off: Mean Teacher's loss exactly)
-            w, stats, norm = (~promote).float(), {}, "mean"
+            w, stats, norm = (~promote & usable).float(), {}, "mean"
         loss = qdw.weighted_mean(terms.per_sample_loss, w, norm)
         logs = {"w_mean": float(w.mean()), "promoted": float(promote.float().mean())}
         logs.update({f"qdw_{k}": float(v) for k, v in stats.items() if isinstance(v, (int, float))})
@@ -143,10 +155,14 @@ ABLATION_ROWS: dict[str, tuple[bool, bool]] = {
 }
 
 
+GATED_SUFFIX = "-gated"  # a method run with the sentence gate (``pseudo_gate``) is named <method>-gated
+
+
 def method_label(ssl: SSLConfig) -> str:
-    """Name used in tables: ablation variants of 3DResT say which component is off."""
+    """Name used in tables: ablation variants of 3DResT say which component is off, gated runs say so."""
+    suffix = GATED_SUFFIX if ssl.pseudo_gate != "none" else ""
     if ssl.method != "3drest" or (ssl.tscs and ssl.qdw):
-        return ssl.method
+        return ssl.method + suffix
     if not ssl.tscs and not ssl.qdw:
-        return "3drest-noTSCS-noQDW"  # trained only when asked for: the ablation grid uses Mean Teacher
-    return next(label for label, row in ABLATION_ROWS.items() if row == (ssl.tscs, ssl.qdw))
+        return "3drest-noTSCS-noQDW" + suffix  # trained only when asked for: the ablation grid uses Mean Teacher
+    return next(label for label, row in ABLATION_ROWS.items() if row == (ssl.tscs, ssl.qdw)) + suffix

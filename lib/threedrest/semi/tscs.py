@@ -29,6 +29,7 @@ from threedrest.metrics import mask_iou, point_iou_from_superpoints
 from threedrest.net.batching import Batch
 from threedrest.net.decoder import forward
 from threedrest.sampler import BatchStream
+from threedrest.semi import gate
 
 
 def consistency(
@@ -233,13 +234,15 @@ def sweep(
     batch_size: int = 64,
     max_kept: int = 0,
     patience: int = 1,
+    gated: bool = False,
 ) -> int:
     """The periodic alternative to online promotion: score every sample left in the unlabelled pool
     (teacher and student on the unaugmented scene) and promote those with correl > s at once.
     ``collate`` turns dataset positions into a batch on the training device. Every rank runs the same
     sweep on identical weights, so the pools stay identical. ``max_kept`` > 0 caps the promotions of
     one sweep (the most consistent first); ``patience`` as in the online rule (a sweep is one
-    encounter). Returns the number promoted."""
+    encounter); ``gated``: the sentence gate holds too (``pseudo_gate``, semi/gate.py). Returns the number
+    promoted."""
     positions = list(state.ulb_stream.pool)
     scored = []
     for start in range(0, len(positions), batch_size):
@@ -248,15 +251,19 @@ def sweep(
         t_hard = forward(state.teacher, batch, amp).mask(batch.sp_mask)
         s_hard = forward(state.student, batch, amp).mask(batch.sp_mask)
         correl = consistency(s_hard, t_hard, batch.sp_mask, batch.sp_sizes if point_level else None)
+        usable = torch.ones_like(correl, dtype=torch.bool)
+        if gated:  # the sentence gate: never promote a mask that covers nothing the sentence names
+            usable = gate.on_sentence(t_hard, batch.sp_mentioned, batch.sp_sizes)
         # keep only what promote() reads, not the batch's features, until the whole pool is scored
         slim = SimpleNamespace(**{k: getattr(batch, k) for k in ("sp_sizes", "sp_target_count", "n_target", "sp_mask")})
-        scored.append((chunk, slim, t_hard, correl))
-    all_correl = torch.cat([c for *_, c in scored]) if scored else torch.zeros(0)
-    patient = state.pool.streak(positions) + 1 >= patience
+        scored.append((chunk, slim, t_hard, correl, usable))
+    all_correl = torch.cat([c for *_, c, _ in scored]) if scored else torch.zeros(0)
+    all_usable = torch.cat([u for *_, u in scored]) if scored else torch.zeros(0, dtype=torch.bool)
+    patient = (state.pool.streak(positions) + 1 >= patience) & all_usable.cpu()
     keep_all = select(all_correl, threshold, max_kept, patient)
     state.pool.record(positions, all_correl > threshold)
     promoted, offset = 0, 0
-    for chunk, batch, t_hard, correl in scored:
+    for chunk, batch, t_hard, correl, _ in scored:
         new, _ = promote(state, chunk, batch, t_hard, correl, keep_all[offset : offset + len(chunk)])
         promoted += int(new.sum())
         offset += len(chunk)
