@@ -4,7 +4,7 @@ A description names its target's class ("the brown chair ..."), and the scene sa
 referring label, which superpoints belong to objects of the classes the sentence names
 (``Batch.sp_mentioned``, the same field 3D-STMN's sampling target uses). A teacher mask that lies
 mostly outside those objects has picked something of another class; on the classroom benchmark such
-masks are almost never right (about 1 % with IoU > 0.5, against about 35 % for masks on a named
+masks are almost never right (about 1 % with IoU > 0.5, against about 36 % for masks on a named
 object). Kit choice ``pseudo_gate``: "none" (the paper), or "mentioned": for every teacher method
 alike, such a pseudo-label gets weight 0 and is never promoted. When the sentence names nothing the
 scene contains, the gate has no evidence and lets the pseudo-label through.
