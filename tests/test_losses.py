@@ -40,6 +40,17 @@ def test_hard_iou_and_score_loss_by_hand() -> None:
     ious = torch.tensor([0.6, 0.4, 0.5])
     # (0.9 - 0.6)^2 = 0.09; 0.4 and exactly 0.5 are not > 0.5 -> 0
     torch.testing.assert_close(score_loss(scores, ious), torch.tensor([0.09, 0.0, 0.0]))
+    # score_on="all": every sample, (0.3 - 0.4)^2 = 0.01, (0.8 - 0.5)^2 = 0.09
+    torch.testing.assert_close(score_loss(scores, ious, confident_only=False), torch.tensor([0.09, 0.01, 0.09]))
+
+
+def test_score_on_all_reaches_referring_loss() -> None:
+    # one prediction, mask (1, 0, 1) vs target (1, 1, 0): IoU 1/3, score 0.9 -> (0.9 - 1/3)^2 only with "all"
+    logits, target = [torch.tensor([[1.0, -1.0, 2.0]])], torch.tensor([[1.0, 1.0, 0.0]])
+    args = (logits, [torch.tensor([0.9])], torch.zeros(1, 3), target, torch.zeros(1, 3), None)
+    assert referring_loss(*args, ModelConfig())["score"].item() == 0.0
+    got = referring_loss(*args, ModelConfig(score_on="all"))["score"].item()
+    assert got == pytest.approx((0.9 - 1 / 3) ** 2)
 
 
 def test_focal_by_hand() -> None:

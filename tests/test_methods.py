@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from threedrest.config import SSLConfig
+from threedrest.config import ModelConfig, SSLConfig
 from threedrest.semi.methods import UnsupTerms, build_method, method_label
 
 LOSS = torch.tensor([1.0, 2.0, 3.0, 4.0])
@@ -78,6 +78,11 @@ def test_supervised_has_no_unlabelled_term_and_labels_name_ablations() -> None:
     assert method_label(SSLConfig(method="3drest", qdw=False)) == "3drest-noQDW"
     assert method_label(SSLConfig(method="3drest", tscs=False, qdw=False)) == "3drest-noTSCS-noQDW"
     assert method_label(SSLConfig(method="refteacher")) == "refteacher"
+    # a score head trained on every sample is a different model: its runs never share a row with 3D-STMN's
+    assert method_label(SSLConfig(method="refteacher"), ModelConfig()) == "refteacher"
+    assert method_label(SSLConfig(method="refteacher"), ModelConfig(score_on="all")) == "refteacher-score-all"
+    gated = SSLConfig(method="3drest", qdw=False, pseudo_gate="mentioned")
+    assert method_label(gated, ModelConfig(score_on="all")) == "3drest-noQDW-gated-score-all"
 
 
 def test_3drest_without_tscs_and_qdw_is_exactly_mean_teacher() -> None:

@@ -22,7 +22,7 @@ import pytest
 from threedrest.config import Config, get_profile
 from threedrest.data import stats
 from threedrest.experiments import baselines, grids, report, reproduce, tables, variants
-from threedrest.experiments.runs import load_run, run_dir_for
+from threedrest.experiments.runs import burn_in_path, load_run, run_dir_for
 from threedrest.net.features import load_dataset_index
 from threedrest.paths import project_root
 
@@ -50,6 +50,7 @@ SMOKE = {
     "ema_momenta": "0.99",
     "tscs_patiences": "2",
     "gate_seeds": "0",
+    "score_seeds": "0",
     "burn_ins": "6",
     "gallery_k": "1",
     "n_pages": "1",
@@ -288,7 +289,7 @@ def test_readme_lists_every_registered_artifact(executed: dict) -> None:
         assert (out / rel).exists(), f"registered but missing: {rel}"
         assert f"[`{rel}`]({rel})" in readme, f"README misses {rel}"
     expected = ["tables/main.md", "tables/supervised.csv", "tables/ablation_tscs_qdw.md", "tables/sentence_gate.md",
-                "tables/dataset_stats.md",
+                "tables/score_head.md", "figures/refteacher_weights.png", "tables/dataset_stats.md",
                 "tables/features.md", "figures/dataset_stats.png", "figures/qdw_weight_vs_quality.png",
                 "views/gallery/gallery.html", "timings.csv", "notebooks/05_visualize.ipynb"]  # fmt: skip
     for rel in expected:
@@ -342,6 +343,15 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
     order = ["mean_teacher", "mean_teacher-gated", "refteacher", "refteacher-gated", "3drest", "3drest-gated"]
     assert gate_table["method"].tolist() == order
     _assert_same_table(out / "tables" / "sentence_gate.csv", gate_table)
+    score_cfgs, scored = rows(grids.score_grid(MAIN_RATIO))
+    score_table = tables.score_table(scored)
+    order = ["supervised", "supervised-score-all", "refteacher", "refteacher-score-all", "3drest", "3drest-score-all"]
+    assert score_table["method"].tolist() == order
+    assert score_table["score head trained on"].tolist() == ["IoU > 0.5", "every sample"] * 3
+    _assert_same_table(out / "tables" / "score_head.csv", score_table)
+    # the "every sample" runs continue from their own burn-in, the others from the main table's
+    burn_ins = {c.model.score_on: burn_in_path(c, out / "runs") for c in score_cfgs}
+    assert len(set(burn_ins.values())) == 2 and all(p.exists() for p in burn_ins.values())
     _, curve = rows(grids.ratio_grid(grids.parse_list(SMOKE["ratios"], float)))
     _assert_same_table(out / "tables" / "ratio_curve.csv", tables.results_table(curve[curve["model"] == "student"]))
 

@@ -69,6 +69,9 @@ class ModelConfig:
     loss_bce: float = 1.0  # 3D-STMN loss weights
     loss_dice: float = 1.0
     loss_score: float = 0.5
+    # which samples train the score head (predicted IoU): "confident" only those whose mask IoU > 0.5 (3D-STMN,
+    # SPFormer), "all" every sample, so that the score is a confidence on the masks the teacher gets wrong too
+    score_on: str = "confident"
     loss_focal: float = 5.0
 
 
@@ -192,6 +195,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "tscs_mode": ("online", "sweep"),
     "tscs_rest": ("one", "zero"),
     "pseudo_gate": ("none", "mentioned"),
+    "score_on": ("confident", "all"),
     "qdw_norm": ("mean", "sum"),
     "pseudo_label": ("hard", "soft"),
     "pseudo_level": ("superpoint", "point"),

@@ -79,6 +79,18 @@ def gate_grid(ratio: float) -> list[dict[str, Any]]:
     return [{"method": m, "label_ratio": ratio, "pseudo_gate": g} for m in GATE_METHODS for g in ("none", "mentioned")]
 
 
+SCORE_METHODS = ("supervised", "refteacher", "3drest")  # trained with 3D-STMN's score loss and with score_on="all"
+
+
+def score_grid(ratio: float) -> list[dict[str, Any]]:
+    """Supervised, RefTeacher-style and 3DResT with the score head trained as 3D-STMN's (only where the mask's
+    IoU > 0.5) and on every sample (``score_on``): RefTeacher-style weighs pseudo-labels by that score, so
+    its rows say how much of 3DResT's margin over it is a confidence that was never trained on wrong masks.
+    The "all" runs have their own burn-in (the loss differs from its first step); "confident" rows are the
+    main table's runs (same configs, reused)."""
+    return [{"method": m, "label_ratio": ratio, "score_on": s} for m in SCORE_METHODS for s in ("confident", "all")]
+
+
 def sweep_grid(key: str, values: Iterable[Any], ratio: float) -> list[dict[str, Any]]:
     return [{"method": "3drest", "label_ratio": ratio, key: v} for v in values]
 

@@ -63,7 +63,7 @@ class RunResult:
 
 def run_dir_for(cfg: Config, root: str | Path = DEFAULT_ROOT) -> Path:
     ratio = f"{cfg.data.label_ratio:g}"
-    return Path(root) / f"{method_label(cfg.ssl)}-r{ratio}-s{cfg.seed}-{cfg.hash()}"
+    return Path(root) / f"{method_label(cfg.ssl, cfg.model)}-r{ratio}-s{cfg.seed}-{cfg.hash()}"
 
 
 def burn_in_config(cfg: Config) -> Config:
@@ -251,7 +251,7 @@ def run(
         distributed.barrier()  # wait for rank 0's files, then read them like rank 0 does
         return load_run(run_dir)
 
-    keys = {"method": method_label(cfg.ssl), "label_ratio": cfg.data.label_ratio, "seed": cfg.seed}
+    keys = {"method": method_label(cfg.ssl, cfg.model), "label_ratio": cfg.data.label_ratio, "seed": cfg.seed}
     rows = []
     for (model, split), evaluation in final_evaluations(cfg, ws, state).items():
         evaluation.save(run_dir / f"predictions_{split}_{model}.npz")

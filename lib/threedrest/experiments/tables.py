@@ -15,10 +15,10 @@ import pandas as pd
 
 from threedrest.config import Config
 from threedrest.experiments import report
-from threedrest.experiments.grids import GATE_METHODS
+from threedrest.experiments.grids import GATE_METHODS, SCORE_METHODS
 from threedrest.experiments.runs import RunResult
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
-from threedrest.semi.methods import ABLATION_ROWS, GATED_SUFFIX
+from threedrest.semi.methods import ABLATION_ROWS, GATED_SUFFIX, SCORE_ALL_SUFFIX
 
 RUN_COLUMNS = [
     "method",
@@ -170,6 +170,18 @@ def gate_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
     return table.sort_values("method", key=lambda col: col.map(rank)).reset_index(drop=True)
 
 
+def score_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
+    """Each method of ``score_grid`` with the score head trained as 3D-STMN's, then on every sample."""
+    part = df[df["model"] == model]
+    table = results_table(part, keys=("method",))
+    trained = ["every sample" if m.endswith(SCORE_ALL_SUFFIX) else "IoU > 0.5" for m in table["method"]]
+    table.insert(1, "score head trained on", trained)
+    base = {m: m.removesuffix(SCORE_ALL_SUFFIX) for m in table["method"]}
+    order = {m: i for i, m in enumerate(SCORE_METHODS)}
+    rank = {m: (order.get(b, len(order)), m != b) for m, b in base.items()}
+    return table.sort_values("method", key=lambda col: col.map(rank)).reset_index(drop=True)
+
+
 def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str = "student") -> pd.DataFrame:
     """Test metrics against the swept config value (read back from each run's saved config), with what
     TSCS promoted at that value (mean over seeds): how many pseudo-labels, and the share of them with
@@ -297,6 +309,38 @@ def plot_qdw_scatter(result: RunResult, max_points: int = 3000) -> plt.Figure:
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.set(xlabel="IoU(pseudo-mask, ground truth)", ylabel="weight applied (QDW: correl; promoted: 0)",
            xlim=(0, 1), ylim=(-0.05, 1.05))  # fmt: skip
+    return fig
+
+
+def weight_auc(weight: pd.Series | np.ndarray, right: pd.Series | np.ndarray) -> float:
+    """Chance that a right pseudo-label (IoU > 0.5 with the hidden truth) gets a higher weight than a wrong
+    one (ties count half): 0.5 is a weight that separates nothing; NaN when either group is empty."""
+    weight, right = np.asarray(weight, dtype=float), np.asarray(right, dtype=bool)
+    n_right, n_wrong = int(right.sum()), int((~right).sum())
+    if not n_right or not n_wrong:
+        return float("nan")
+    ranks = pd.Series(weight).rank().to_numpy()  # average ranks: ties count half
+    return float((ranks[right].sum() - n_right * (n_right + 1) / 2) / (n_right * n_wrong))
+
+
+def plot_weight_by_correctness(results: dict[str, RunResult], late_share: float = 0.5) -> plt.Figure:
+    """One panel per run: histograms of the weight given to right and to wrong pseudo-labels (IoU > 0.5 with
+    the hidden truth, analysis only) over the last ``late_share`` of the semi phase, with the AUC in the title.
+    A weight that is the same for both (a confidence that never saw a wrong mask) cannot help a method."""
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4), squeeze=False)
+    bins = np.linspace(0, 1, 21)
+    for ax, (name, result) in zip(axes[0], results.items(), strict=True):
+        log = result.pseudo_log
+        if len(log):
+            log = log[log["step"] >= log["step"].min() + (1 - late_share) * (log["step"].max() - log["step"].min())]
+            right = log["true_iou"] > 0.5
+            for mask, label, colour in ((right, "right (IoU > 0.5)", "tab:green"), (~right, "wrong", "tab:red")):
+                ax.hist(log.loc[mask, "weight"], bins=bins, alpha=0.55, color=colour, density=True,
+                        label=f"{label}: {int(mask.sum())}")  # fmt: skip
+            ax.legend(fontsize=7)
+            ax.set_title(f"{name}: AUC {weight_auc(log['weight'], right):.2f}", fontsize=9)
+        ax.set(xlabel="weight of the pseudo-label", ylabel="density", xlim=(0, 1))
+    fig.tight_layout()
     return fig
 
 

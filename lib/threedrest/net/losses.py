@@ -76,10 +76,13 @@ def hard_iou(sp_logits: Tensor, sp_target: Tensor, sp_mask: Tensor | None = None
     return mask_iou((sp_logits >= 0) & valid, (sp_target > 0.5) & valid)
 
 
-def score_loss(scores: Tensor, ious: Tensor) -> Tensor:
-    """(score - IoU)^2 where IoU > 0.5, else 0 -> (B,); ``ious`` are targets (detached here)."""
+def score_loss(scores: Tensor, ious: Tensor, confident_only: bool = True) -> Tensor:
+    """(score - IoU)^2 where IoU > 0.5 (everywhere with ``confident_only=False``), else 0 -> (B,);
+    ``ious`` are targets (detached here)."""
     _check("ious", ious, scores)
     ious = ious.detach().to(scores.dtype)
+    if not confident_only:
+        return (scores - ious) ** 2
     return torch.where(ious > 0.5, (scores - ious) ** 2, torch.zeros_like(scores))
 
 
@@ -124,7 +127,7 @@ def referring_loss(
     mask = None if sp_mask is None else sp_mask.expand_as(stacked)
     bce = mask_bce(stacked, target, mask).sum(0)
     dice = mask_dice(stacked, target, mask).sum(0)
-    score = score_loss(torch.stack(scores), hard_iou(stacked, target, mask)).sum(0)
+    score = score_loss(torch.stack(scores), hard_iou(stacked, target, mask), weights.score_on == "confident").sum(0)
     focal = sampling_focal(sample_logits, sample_target, sp_mask)
     total = weights.loss_bce * bce + weights.loss_dice * dice + weights.loss_score * score + weights.loss_focal * focal
     return {"bce": bce, "dice": dice, "score": score, "focal": focal, "total": total}

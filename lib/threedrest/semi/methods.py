@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from threedrest.config import SSLConfig
+from threedrest.config import ModelConfig, SSLConfig
 from threedrest.semi import qdw, tscs
 
 
@@ -156,11 +156,15 @@ ABLATION_ROWS: dict[str, tuple[bool, bool]] = {
 
 
 GATED_SUFFIX = "-gated"  # a method run with the sentence gate (``pseudo_gate``) is named <method>-gated
+SCORE_ALL_SUFFIX = "-score-all"  # a run whose score head learns from every sample (``score_on="all"``)
 
 
-def method_label(ssl: SSLConfig) -> str:
-    """Name used in tables: ablation variants of 3DResT say which component is off, gated runs say so."""
+def method_label(ssl: SSLConfig, model: ModelConfig | None = None) -> str:
+    """Name used in tables: ablation variants of 3DResT say which component is off, gated runs say so, and so
+    do runs whose score head is not trained as 3D-STMN's (``model.score_on``), so they never mix into its rows."""
     suffix = GATED_SUFFIX if ssl.pseudo_gate != "none" else ""
+    if model is not None and model.score_on != "confident":
+        suffix += SCORE_ALL_SUFFIX
     if ssl.method != "3drest" or (ssl.tscs and ssl.qdw):
         return ssl.method + suffix
     if not ssl.tscs and not ssl.qdw:
