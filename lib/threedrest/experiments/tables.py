@@ -159,27 +159,27 @@ def ablation_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
     return table.sort_values("method", key=lambda col: col.map(order)).reset_index(drop=True)
 
 
+def _with_and_without(
+    df: pd.DataFrame, model: str, methods: tuple[str, ...], suffix: str, column: str, values: tuple[str, str]
+) -> pd.DataFrame:
+    """Runs named ``<method>`` and ``<method><suffix>``, each method's plain row first, in ``methods``' order,
+    with ``column`` saying which is which (``values``: plain, suffixed)."""
+    table = results_table(df[df["model"] == model], keys=("method",))
+    table.insert(1, column, [values[m.endswith(suffix)] for m in table["method"]])
+    order = {m: i for i, m in enumerate(methods)}
+    rank = {m: (order.get(m.removesuffix(suffix), len(order)), m.endswith(suffix)) for m in table["method"]}
+    return table.sort_values("method", key=lambda col: col.map(rank)).reset_index(drop=True)
+
+
 def gate_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
     """Each teacher method without and then with the sentence gate (``gate_grid``), with a gate column."""
-    part = df[df["model"] == model]
-    table = results_table(part, keys=("method",))
-    table.insert(1, "gate", ["yes" if m.endswith(GATED_SUFFIX) else "no" for m in table["method"]])
-    base = {m: m.removesuffix(GATED_SUFFIX) for m in table["method"]}
-    order = {m: i for i, m in enumerate(GATE_METHODS)}
-    rank = {m: (order.get(b, len(order)), m != b) for m, b in base.items()}
-    return table.sort_values("method", key=lambda col: col.map(rank)).reset_index(drop=True)
+    return _with_and_without(df, model, GATE_METHODS, GATED_SUFFIX, "gate", ("no", "yes"))
 
 
 def score_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
     """Each method of ``score_grid`` with the score head trained as 3D-STMN's, then on every sample."""
-    part = df[df["model"] == model]
-    table = results_table(part, keys=("method",))
-    trained = ["every sample" if m.endswith(SCORE_ALL_SUFFIX) else "IoU > 0.5" for m in table["method"]]
-    table.insert(1, "score head trained on", trained)
-    base = {m: m.removesuffix(SCORE_ALL_SUFFIX) for m in table["method"]}
-    order = {m: i for i, m in enumerate(SCORE_METHODS)}
-    rank = {m: (order.get(b, len(order)), m != b) for m, b in base.items()}
-    return table.sort_values("method", key=lambda col: col.map(rank)).reset_index(drop=True)
+    return _with_and_without(df, model, SCORE_METHODS, SCORE_ALL_SUFFIX, "score head trained on",
+                             ("IoU > 0.5", "every sample"))  # fmt: skip
 
 
 def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str = "student") -> pd.DataFrame:
