@@ -39,3 +39,29 @@ class _Fake:
 
     def ensure_cached(self) -> None:
         self.built.append(self.key)
+
+
+def test_schedule_grid_compresses_the_recipe_and_reuses_the_main_runs_at_full_length() -> None:
+    profile = get_profile("classroom")
+    steps, burn_in = profile.train.steps, profile.ssl.burn_in_steps  # 1,800 and 400
+    grid = grids.schedule_grid(0.1, [600, steps], steps, burn_in)
+    short = [("supervised", 600, 133), ("3drest", 600, 133)]  # 600 * 400 / 1800 = 133.3
+    full = [("supervised", steps, burn_in), ("3drest", steps, burn_in)]
+    assert [(p["method"], p["steps"], p["burn_in_steps"]) for p in grid] == short + full
+    cfgs = grids.configs("classroom", [0], grid)
+    main = {c.hash() for c in grids.configs("classroom", [0], grids.main_grid(0.1))}
+    assert [c.hash() in main for c in cfgs] == [False, False, True, True]
+    assert cfgs[0].train.lr_milestones == profile.train.lr_milestones  # fractions: the schedule shrinks with it
+    # a short supervised run and its 3DResT share one burn-in, not the main table's
+    from threedrest.experiments.runs import burn_in_path
+
+    assert burn_in_path(cfgs[0]) == burn_in_path(cfgs[1]) != burn_in_path(cfgs[2])
+
+
+def test_schedule_grid_refuses_a_schedule_without_a_semi_phase() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="no semi-supervised phase"):
+        grids.schedule_grid(0.1, [1], 12, 6)  # burn-in max(1, round(0.5)) = 1 of 1 step
+    with pytest.raises(ValueError, match="at least one step"):
+        grids.schedule_grid(0.1, [0], 12, 6)

@@ -21,7 +21,7 @@ import papermill
 import pytest
 from threedrest.config import Config, get_profile
 from threedrest.data import stats
-from threedrest.experiments import baselines, grids, report, reproduce, tables, variants
+from threedrest.experiments import baselines, grids, params, report, reproduce, tables, variants
 from threedrest.experiments.runs import burn_in_path, load_run, run_dir_for
 from threedrest.net.features import load_dataset_index
 from threedrest.paths import project_root
@@ -51,6 +51,8 @@ SMOKE = {
     "tscs_patiences": "2",
     "gate_seeds": "0",
     "score_seeds": "0",
+    "schedule_seeds": "0",
+    "schedules": "8,12",
     "burn_ins": "6",
     "gallery_k": "1",
     "n_pages": "1",
@@ -168,6 +170,18 @@ def _main_benchmark(namespace: dict) -> list[Config]:
     return namespace["variant_cfgs"]["main"] if "variant_cfgs" in namespace else namespace["cfgs"]
 
 
+def _without_schedule_rows(cfgs: list[Config], declared: dict) -> list[Config]:
+    """The configs minus 04's schedule-length rows, which stretch the paper's recipe on purpose (other steps,
+    the burn-in in proportion: checked here); every other config must keep the profile's schedule."""
+    lengths = set(params.notebook_setup("paper").schedule_lengths("")) - {PAPER.train.steps}
+    stretched = [c for c in cfgs if "schedules" in declared and c.train.steps in lengths]
+    for cfg in stretched:
+        assert cfg.ssl.method in grids.SCHEDULE_METHODS and cfg.data.label_ratio != 1.0
+        assert cfg.ssl.burn_in_steps == round(cfg.train.steps * PAPER.ssl.burn_in_steps / PAPER.train.steps)
+    assert not ("schedules" in declared) ^ bool(stretched), "04 trains the schedule rows, no other notebook does"
+    return [c for c in cfgs if c not in stretched]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_notebook_opened_with_the_paper_profile_runs_the_paper_profile(path: Path) -> None:
     """profile="paper" alone gives the paper's main ratio, device, data settings and schedule in every config
@@ -175,6 +189,7 @@ def test_a_notebook_opened_with_the_paper_profile_runs_the_paper_profile(path: P
     declared = papermill.inspect_notebook(str(path))
     cfgs = _main_benchmark(_config_cell_namespace(path, profile="paper"))
     assert cfgs and all(c.profile == "paper" for c in cfgs)
+    cfgs = _without_schedule_rows(cfgs, declared)
     for cfg in cfgs:
         assert cfg.train.device == PAPER.train.device
         oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0  # trains ORACLE_STEPS_FACTOR x
@@ -202,7 +217,7 @@ def test_what_the_user_sets_wins_over_the_profile(path: Path) -> None:
     declared = papermill.inspect_notebook(str(path))
     user = {k: v for k, v in USER.items() if k in declared}
     assert set(USER) - {"label_ratio"} <= set(user), "every notebook takes device and every data setting"
-    cfgs = _main_benchmark(_config_cell_namespace(path, profile="paper", **user))
+    cfgs = _without_schedule_rows(_main_benchmark(_config_cell_namespace(path, profile="paper", **user)), declared)
     for cfg in cfgs:
         oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0
         steps = PAPER.train.steps * (grids.ORACLE_STEPS_FACTOR if oracle else 1)
@@ -289,9 +304,10 @@ def test_readme_lists_every_registered_artifact(executed: dict) -> None:
         assert (out / rel).exists(), f"registered but missing: {rel}"
         assert f"[`{rel}`]({rel})" in readme, f"README misses {rel}"
     expected = ["tables/main.md", "tables/supervised.csv", "tables/ablation_tscs_qdw.md", "tables/sentence_gate.md",
-                "tables/score_head.md", "figures/refteacher_weights.png", "tables/dataset_stats.md",
-                "tables/features.md", "figures/dataset_stats.png", "figures/qdw_weight_vs_quality.png",
-                "views/gallery/gallery.html", "timings.csv", "notebooks/05_visualize.ipynb"]  # fmt: skip
+                "tables/score_head.md", "figures/refteacher_weights.png", "tables/schedule.md", "figures/schedule.png",
+                "tables/dataset_stats.md", "tables/features.md", "figures/dataset_stats.png",
+                "figures/qdw_weight_vs_quality.png", "views/gallery/gallery.html", "timings.csv",
+                "notebooks/05_visualize.ipynb"]  # fmt: skip
     for rel in expected:
         assert rel in index, f"{rel} not registered"
     views = [k for k in index if k.startswith("views/") and k.endswith(".html")]
@@ -352,6 +368,14 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
     # the "every sample" runs continue from their own burn-in, the others from the main table's
     burn_ins = {c.model.score_on: burn_in_path(c, out / "runs") for c in score_cfgs}
     assert len(set(burn_ins.values())) == 2 and all(p.exists() for p in burn_ins.values())
+    smoke = get_profile("smoke")
+    lengths = grids.parse_list(SMOKE["schedules"], int)
+    schedule_grid = grids.schedule_grid(MAIN_RATIO, lengths, smoke.train.steps, smoke.ssl.burn_in_steps)
+    schedule_cfgs, scheduled = rows(schedule_grid)
+    timed = [load_run(run_dir_for(c, out / "runs")) for c in schedule_cfgs]
+    schedule_table = tables.schedule_table(scheduled, timed)
+    assert schedule_table["steps"].tolist() == lengths
+    _assert_same_table(out / "tables" / "schedule.csv", schedule_table)
     _, curve = rows(grids.ratio_grid(grids.parse_list(SMOKE["ratios"], float)))
     _assert_same_table(out / "tables" / "ratio_curve.csv", tables.results_table(curve[curve["model"] == "student"]))
 

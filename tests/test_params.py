@@ -62,3 +62,9 @@ def test_bench_cli_leaves_the_device_to_the_profile(tmp_path, monkeypatch) -> No
     bench.main(["--profile", "paper", "--out", str(tmp_path / "bench.csv")])
     bench.main(["--profile", "paper", "--device", "cpu", "--out", str(tmp_path / "bench.csv")])
     assert [c.train.device for c in seen] == ["cuda", "cpu"]
+
+
+def test_schedule_lengths_default_to_thirds_of_the_profiles_up_to_four() -> None:
+    assert params.notebook_setup("classroom").schedule_lengths("") == [600, 1200, 1800, 2400]
+    assert params.notebook_setup("smoke").schedule_lengths("") == [4, 8, 12, 16]
+    assert params.notebook_setup("classroom").schedule_lengths("900, 1800") == [900, 1800]

@@ -48,3 +48,52 @@ def test_weight_by_correctness_splits_right_from_wrong_in_the_late_semi_phase() 
     assert ax.get_title() == "a: AUC 1.00"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["right (IoU > 0.5): 2", "wrong: 1"]
+
+
+def _schedule_results(tmp_path: Path) -> tuple[pd.DataFrame, list[RunResult]]:
+    """Two schedules (600 steps, burn-in 133; 1,800, burn-in 400) x two seeds of supervised and 3DResT."""
+    import json
+
+    from threedrest.config import Config
+    from threedrest.experiments import grids
+
+    cfgs = grids.configs("classroom", [0, 1], grids.schedule_grid(0.1, [600, 1800], 1800, 400))
+    miou = {(600, 0): (20.0, 22.0), (600, 1): (21.0, 21.5), (1800, 0): (26.0, 31.0), (1800, 1): (27.0, 33.0)}
+    seconds = {"supervised": {600: 46.7, 1800: 140.0}, "3drest": {600: 120.0, 1800: 300.0}}
+    rows, results = [], []
+    for cfg in cfgs:
+        method, steps = cfg.ssl.method, cfg.train.steps
+        run_dir = tmp_path / f"{method}-{steps}-{cfg.seed}"
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict()))
+        assert Config.from_dict(cfg.to_dict()) == cfg
+        value = miou[(steps, cfg.seed)][method == "3drest"]
+        for split, offset in (("val", 1.0), ("test", 0.0)):
+            rows.append({"method": method, "label_ratio": 0.1, "seed": cfg.seed, "model": "student", "split": split,
+                         "subset": "overall", "miou": value + offset, "acc25": 0.0, "acc50": 0.0, "n": 10,
+                         "config_hash": cfg.hash()})  # fmt: skip
+        summary = {"config_hash": cfg.hash(), "method": method, "seed": cfg.seed,
+                   "train_seconds": seconds[method][steps]}  # fmt: skip
+        results.append(RunResult(run_dir, summary, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame()))
+    return pd.DataFrame(rows), results
+
+
+def test_schedule_table_by_hand(tmp_path) -> None:
+    df, results = _schedule_results(tmp_path)
+    table = tables.schedule_table(df, results)
+    assert table["steps"].tolist() == [600, 1800] and table["burn-in"].tolist() == [133, 400]
+    short, full = table.iloc[0], table.iloc[1]
+    assert short["supervised test"] == "20.50 ± 0.71" and short["3DResT test"] == "21.75 ± 0.35"
+    assert short["supervised val"] == "21.50 ± 0.71"  # val rows are test + 1 here
+    assert short["gain test"] == 1.25 and short["gain test per seed"] == "+2.00 / +0.50"
+    assert full["gain val"] == 5.5 and full["gain val per seed"] == "+5.00 / +6.00"
+    # minutes per seed: supervised phase 46.7 s x 600 / (600 - 133) = 60.0 s (its burn-in), + 3DResT's 120 s
+    assert short["training minutes per seed"] == round((46.7 * 600 / 467 + 120.0) / 60, 1) == 3.0
+    assert full["training minutes per seed"] == round((140.0 * 1800 / 1400 + 300.0) / 60, 1) == 8.0
+    fig = tables.plot_schedule(tables.schedule_numbers(df, results))
+    ax = fig.axes[0]
+    lines = {c.get_label(): c.lines[0] for c in ax.containers}  # one errorbar per method
+    assert list(lines) == ["supervised", "3DResT"]
+    np.testing.assert_allclose(lines["supervised"].get_xdata(), [3.0, 8.0], atol=0.01)
+    np.testing.assert_allclose(lines["3DResT"].get_ydata(), [22.75, 33.0])  # 3DResT val means
+    assert "minutes" in ax.get_xlabel() and "val" in ax.get_ylabel()

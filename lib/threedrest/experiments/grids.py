@@ -91,6 +91,27 @@ def score_grid(ratio: float) -> list[dict[str, Any]]:
     return [{"method": m, "label_ratio": ratio, "score_on": s} for m in SCORE_METHODS for s in ("confident", "all")]
 
 
+SCHEDULE_METHODS = ("supervised", "3drest")  # trained at several schedule lengths: what the gain costs in minutes
+
+
+def schedule_grid(
+    ratio: float, lengths: Iterable[int], profile_steps: int, profile_burn_in: int
+) -> list[dict[str, Any]]:
+    """Supervised and 3DResT at each schedule length in ``lengths`` (steps). The burn-in keeps its share of the
+    profile's schedule (classroom 400 of 1,800) and the lr milestones are fractions of the run, so another length
+    is the same recipe compressed or stretched, with its own shared burn-in; the profile's length reuses the
+    main runs."""
+    out = []
+    for steps in lengths:
+        if steps < 1:
+            raise ValueError(f"schedule length {steps} must be at least one step")
+        burn_in = max(1, round(steps * profile_burn_in / profile_steps)) if profile_burn_in > 0 else 0
+        if burn_in >= steps:
+            raise ValueError(f"schedule length {steps} leaves no semi-supervised phase after a {burn_in}-step burn-in")
+        out += [{"method": m, "label_ratio": ratio, "steps": steps, "burn_in_steps": burn_in} for m in SCHEDULE_METHODS]
+    return out
+
+
 def sweep_grid(key: str, values: Iterable[Any], ratio: float) -> list[dict[str, Any]]:
     return [{"method": "3drest", "label_ratio": ratio, key: v} for v in values]
 

@@ -54,6 +54,14 @@ class Setup:
         full = self.config().ssl.burn_in_steps
         return sorted({full // 2, full})
 
+    def schedule_lengths(self, text: str = "") -> list[int]:
+        """Schedule lengths in steps to compare: ``text`` ("600,1800"), or "" for a third, two thirds, all and
+        four thirds of the profile's (the last says whether the profile's schedule reaches the plateau)."""
+        if text.strip():
+            return grids.parse_list(text, int)
+        full = self.config().train.steps
+        return sorted({max(1, full // 3), max(1, 2 * full // 3), full, 4 * full // 3})
+
 
 def notebook_setup(
     profile: str,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from threedrest.config import Config
 from threedrest.experiments import report
-from threedrest.experiments.grids import GATE_METHODS, SCORE_METHODS
+from threedrest.experiments.grids import GATE_METHODS, SCHEDULE_METHODS, SCORE_METHODS
 from threedrest.experiments.runs import RunResult
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from threedrest.semi.methods import ABLATION_ROWS, GATED_SUFFIX, SCORE_ALL_SUFFIX
@@ -200,6 +200,71 @@ def sweep_table(df: pd.DataFrame, results: list[RunResult], key: str, model: str
     )
     promo = promo.groupby(key, as_index=False)[["promoted", "promoted_right"]].mean()
     return summary.merge(promo, on=key, how="left").sort_values(key).reset_index(drop=True)
+
+
+def schedule_numbers(df: pd.DataFrame, results: list[RunResult], model: str = "student") -> pd.DataFrame:
+    """One row per (schedule length, seed): supervised and 3DResT mIoU on val and test, and the training
+    seconds that seed costs (see ``schedule_table``)."""
+    config_of = {r.summary["config_hash"]: r.flat_config() for r in results}
+    part = df[(df["model"] == model) & (df["subset"] == "overall") & df["method"].isin(SCHEDULE_METHODS)]
+    part = part.assign(steps=part["config_hash"].map(lambda h: config_of[h]["steps"]))
+    wide = part.pivot_table(index=["steps", "seed"], columns=["split", "method"], values="miou")
+    wide.columns = [f"{method} {split}" for split, method in wide.columns]
+    timed = pd.DataFrame([{"steps": config_of[h]["steps"], "seed": r.summary["seed"], "method": r.summary["method"],
+                           "seconds": r.summary["train_seconds"], "burn_in": config_of[h]["burn_in_steps"]}
+                          for r in results for h in [r.summary["config_hash"]]])  # fmt: skip
+    timed = timed.pivot_table(index=["steps", "seed"], columns="method", values=["seconds", "burn_in"])
+    steps = timed.index.get_level_values("steps").to_numpy()
+    sup_burn_in = timed[("burn_in", "supervised")].to_numpy()
+    # the burn-in runs the supervised run's own steps (the shared checkpoint keeps no clock)
+    seconds = timed[("seconds", "supervised")] * steps / (steps - sup_burn_in) + timed[("seconds", "3drest")]
+    out = wide.join(seconds.rename("seconds per seed")).reset_index()
+    out.insert(1, "burn_in_steps", sup_burn_in.astype(int))
+    return out
+
+
+def schedule_table(df: pd.DataFrame, results: list[RunResult], model: str = "student") -> pd.DataFrame:
+    """Supervised and 3DResT at each schedule length (``schedule_grid``): val mIoU (where a schedule is chosen),
+    test mIoU, 3DResT's gain on both with its per-seed values, and the training minutes one seed costs.
+
+    Minutes per seed = the supervised run's phase x steps / (steps - burn-in) (its shared burn-in trains the
+    same supervised steps) + 3DResT's own phase, from each run's ``train_seconds`` (one CPU thread per run,
+    two runs at a time on the classroom's 2 cores).
+    """
+    numbers = schedule_numbers(df, results, model)
+    rows = []
+    for steps, group in numbers.groupby("steps", sort=True):
+        row: dict[str, object] = {"steps": int(steps), "burn-in": int(group["burn_in_steps"].iloc[0])}
+        for split in ("val", "test"):
+            for method, name in (("supervised", "supervised"), ("3drest", "3DResT")):
+                values = group[f"{method} {split}"]
+                spread = f" ± {values.std():.2f}" if len(values) > 1 else ""
+                row[f"{name} {split}"] = f"{values.mean():.2f}{spread}"
+            gain = group[f"3drest {split}"] - group[f"supervised {split}"]
+            row[f"gain {split}"] = round(float(gain.mean()), 2)
+            row[f"gain {split} per seed"] = " / ".join(f"{g:+.2f}" for g in gain)
+        row["training minutes per seed"] = round(float(group["seconds per seed"].mean()) / 60, 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_schedule(numbers: pd.DataFrame) -> plt.Figure:
+    """Val mIoU of supervised and 3DResT against the training minutes a seed costs (``schedule_numbers``)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    per_steps = numbers.groupby("steps", sort=True)
+    minutes = per_steps["seconds per seed"].mean() / 60
+    for method, name in (("supervised", "supervised"), ("3drest", "3DResT")):
+        val = per_steps[f"{method} val"]
+        ax.errorbar(minutes.to_numpy(), val.mean().to_numpy(), yerr=val.std().fillna(0).to_numpy(), marker="o",
+                    capsize=3, label=name)  # fmt: skip
+    for steps, x in minutes.items():
+        ax.annotate(f"{steps} steps", (x, per_steps["3drest val"].mean()[steps]), textcoords="offset points",
+                    xytext=(4, 6), fontsize=7)  # fmt: skip
+    ax.set(xlabel="training minutes per seed (burn-in + supervised + 3DResT)", ylabel="val mIoU (%)",
+           title="What the gain costs: schedule length")  # fmt: skip
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
 
 
 def promotion_summary(result: RunResult) -> str:
