@@ -65,3 +65,14 @@ def test_schedule_grid_refuses_a_schedule_without_a_semi_phase() -> None:
         grids.schedule_grid(0.1, [1], 12, 6)  # burn-in max(1, round(0.5)) = 1 of 1 step
     with pytest.raises(ValueError, match="at least one step"):
         grids.schedule_grid(0.1, [0], 12, 6)
+
+
+def test_a_run_of_another_schedule_is_labelled_so_and_the_profiles_runs_are_not() -> None:
+    from threedrest.experiments.runs import profile_steps, run_dir_for, run_label
+
+    main = grids.configs("classroom", [0], grids.main_grid(0.1))
+    assert [run_label(c) for c in main] == ["supervised", "mean_teacher", "refteacher", "3drest", "supervised"]
+    assert profile_steps(main[-1]) == 3 * 1800  # the oracle's schedule is its profile's
+    schedule = grids.configs("classroom", [0], grids.schedule_grid(0.1, [600, 1800], 1800, 400))
+    assert [run_label(c) for c in schedule] == ["supervised-600steps", "3drest-600steps", "supervised", "3drest"]
+    assert run_dir_for(schedule[1]).name.startswith("3drest-600steps-r0.1-s0-")

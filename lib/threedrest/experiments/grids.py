@@ -16,7 +16,16 @@ import torch
 from tqdm.auto import tqdm
 
 from threedrest.config import Config, coerce, get_profile
-from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, burn_in, burn_in_path, load_run, run, run_dir_for
+from threedrest.experiments.runs import (
+    DEFAULT_ROOT,
+    ORACLE_STEPS_FACTOR,
+    RunResult,
+    burn_in,
+    burn_in_path,
+    load_run,
+    run,
+    run_dir_for,
+)
 from threedrest.semi.methods import ABLATION_ROWS, METHOD_SETTINGS
 
 MAIN_METHODS = ("supervised", "mean_teacher", "refteacher", "3drest")
@@ -41,11 +50,10 @@ def configs(profile: str, seeds: Iterable[int], grid: Iterable[dict[str, Any]], 
     return out
 
 
-# The 100 % oracle trains ORACLE_STEPS_FACTOR times the profile's steps: with ten times the labels its val curve
-# is still rising where the 10 % model's has flattened. Classroom, seed 0, val mIoU (backbone 1,600): 4,800 steps
-# reach 44.3, their last six evaluations 43.2, 44.3, 43.5, 44.3, 44.0, 43.8 (flat), so 3 x 1,800 = 5,400 steps.
+# The 100 % oracle trains ORACLE_STEPS_FACTOR (runs.py: 3) times the profile's steps: with ten times the labels its
+# val curve is still rising where the 10 % model's has flattened. Classroom, seed 0, val mIoU (backbone 1,600): 4,800
+# steps reach 44.3, their last six evaluations 43.2, 44.3, 43.5, 44.3, 44.0, 43.8 (flat), so 3 x 1,800 = 5,400 steps.
 # (Backbone 800: 2,400 steps 36.1 and still rising; 4,800 steps 41.7, 41.1, 41.2 at the end.)
-ORACLE_STEPS_FACTOR = 3
 
 
 def _is_oracle(values: dict[str, Any]) -> bool:

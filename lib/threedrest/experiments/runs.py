@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 
 from threedrest import distributed, numerics
-from threedrest.config import Config, SSLConfig, flatten, parse_overrides
+from threedrest.config import Config, ConfigError, SSLConfig, flatten, get_profile, parse_overrides
 from threedrest.evaluate import metric_rows
 from threedrest.io import atomic_torch_save, atomic_write_csv, atomic_write_json, package_versions
 from threedrest.semi.methods import method_label
@@ -61,9 +61,34 @@ class RunResult:
         return flatten(self.config())
 
 
+# The 100 % oracle trains ORACLE_STEPS_FACTOR times the profile's steps (see grids.configs, where it is applied)
+ORACLE_STEPS_FACTOR = 3
+
+
+def profile_steps(cfg: Config) -> int | None:
+    """The schedule ``cfg``'s profile gives its run: the profile's steps, the oracle's ORACLE_STEPS_FACTOR times
+    (None for a profile the kit does not know)."""
+    try:
+        steps = get_profile(cfg.profile).train.steps
+    except ConfigError:
+        return None
+    oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0
+    return steps * (ORACLE_STEPS_FACTOR if oracle else 1)
+
+
+def run_label(cfg: Config) -> str:
+    """The run's name in tables and ``runs.csv``: ``method_label``, plus ``-<steps>steps`` when the run trains
+    another schedule than its profile gives it (04's schedule rows), so such runs never mix into the profile's rows."""
+    label = method_label(cfg.ssl, cfg.model)
+    expected = profile_steps(cfg)
+    if expected is not None and cfg.train.steps != expected:
+        label += f"-{cfg.train.steps}steps"
+    return label
+
+
 def run_dir_for(cfg: Config, root: str | Path = DEFAULT_ROOT) -> Path:
     ratio = f"{cfg.data.label_ratio:g}"
-    return Path(root) / f"{method_label(cfg.ssl, cfg.model)}-r{ratio}-s{cfg.seed}-{cfg.hash()}"
+    return Path(root) / f"{run_label(cfg)}-r{ratio}-s{cfg.seed}-{cfg.hash()}"
 
 
 def burn_in_config(cfg: Config) -> Config:
@@ -251,7 +276,7 @@ def run(
         distributed.barrier()  # wait for rank 0's files, then read them like rank 0 does
         return load_run(run_dir)
 
-    keys = {"method": method_label(cfg.ssl, cfg.model), "label_ratio": cfg.data.label_ratio, "seed": cfg.seed}
+    keys = {"method": run_label(cfg), "label_ratio": cfg.data.label_ratio, "seed": cfg.seed}
     rows = []
     for (model, split), evaluation in final_evaluations(cfg, ws, state).items():
         evaluation.save(run_dir / f"predictions_{split}_{model}.npz")

@@ -206,11 +206,14 @@ def schedule_numbers(df: pd.DataFrame, results: list[RunResult], model: str = "s
     """One row per (schedule length, seed): supervised and 3DResT mIoU on val and test, and the training
     seconds that seed costs (see ``schedule_table``)."""
     config_of = {r.summary["config_hash"]: r.flat_config() for r in results}
-    part = df[(df["model"] == model) & (df["subset"] == "overall") & df["method"].isin(SCHEDULE_METHODS)]
-    part = part.assign(steps=part["config_hash"].map(lambda h: config_of[h]["steps"]))
+    # rows by the runs' configs: a schedule other than the profile's is labelled "<method>-<steps>steps"
+    part = df[(df["model"] == model) & (df["subset"] == "overall") & df["config_hash"].astype(str).isin(config_of)]
+    part = part.assign(steps=part["config_hash"].map(lambda h: config_of[h]["steps"]),
+                       method=part["config_hash"].map(lambda h: config_of[h]["method"]))  # fmt: skip
+    part = part[part["method"].isin(SCHEDULE_METHODS)]
     wide = part.pivot_table(index=["steps", "seed"], columns=["split", "method"], values="miou")
     wide.columns = [f"{method} {split}" for split, method in wide.columns]
-    timed = pd.DataFrame([{"steps": config_of[h]["steps"], "seed": r.summary["seed"], "method": r.summary["method"],
+    timed = pd.DataFrame([{"steps": config_of[h]["steps"], "seed": r.summary["seed"], "method": config_of[h]["method"],
                            "seconds": r.summary["train_seconds"], "burn_in": config_of[h]["burn_in_steps"]}
                           for r in results for h in [r.summary["config_hash"]]])  # fmt: skip
     timed = timed.pivot_table(index=["steps", "seed"], columns="method", values=["seconds", "burn_in"])
