@@ -22,6 +22,7 @@ from threedrest.experiments.runs import (
     RunResult,
     burn_in,
     burn_in_path,
+    is_oracle,
     load_run,
     run,
     run_dir_for,
@@ -44,20 +45,10 @@ def configs(profile: str, seeds: Iterable[int], grid: Iterable[dict[str, Any]], 
     for point in grid:
         settings = METHOD_SETTINGS.get(point.get("method", common.get("method", "")), {})
         values = {**settings, **common, **point}
-        if _is_oracle(values) and "steps" not in values:
+        if "steps" not in values and is_oracle(values.get("method", ""), float(values.get("label_ratio", 0.0))):
             values["steps"] = ORACLE_STEPS_FACTOR * get_profile(profile).train.steps
         out += [Config.from_flat(profile, **{**values, "seed": seed}) for seed in seeds]
     return out
-
-
-# The 100 % oracle trains ORACLE_STEPS_FACTOR (runs.py: 3) times the profile's steps: with ten times the labels its
-# val curve is still rising where the 10 % model's has flattened. Classroom, seed 0, val mIoU (backbone 1,600): 4,800
-# steps reach 44.3, their last six evaluations 43.2, 44.3, 43.5, 44.3, 44.0, 43.8 (flat), so 3 x 1,800 = 5,400 steps.
-# (Backbone 800: 2,400 steps 36.1 and still rising; 4,800 steps 41.7, 41.1, 41.2 at the end.)
-
-
-def _is_oracle(values: dict[str, Any]) -> bool:
-    return values.get("method") == "supervised" and float(values.get("label_ratio", 0.0)) == 1.0
 
 
 def main_grid(ratio: float) -> list[dict[str, Any]]:

@@ -105,12 +105,14 @@ def mean_std_table(summary: pd.DataFrame, keys: tuple[str, ...] = ("method", "la
     table = summary[list(keys)].copy()
     for m in METRICS:
         std = summary[f"{m}_std"].fillna(np.nan)
-        table[m] = [
-            f"{mu:.2f} ± {sd:.2f}" if np.isfinite(sd) else f"{mu:.2f}"
-            for mu, sd in zip(summary[f"{m}_mean"], std, strict=True)
-        ]
+        table[m] = [_mean_std(mu, sd) for mu, sd in zip(summary[f"{m}_mean"], std, strict=True)]
     table["seeds"] = summary["seeds"]
     return table
+
+
+def _mean_std(mu: float, sd: float) -> str:
+    """A table cell: "mean ± std", or the mean alone where the std is undefined (one seed)."""
+    return f"{mu:.2f} ± {sd:.2f}" if np.isfinite(sd) else f"{mu:.2f}"
 
 
 SUBSET_COLUMNS = {"overall": ("miou", "acc25", "acc50"), "unique": ("miou", "acc50"), "multiple": ("miou", "acc50")}
@@ -213,12 +215,16 @@ def schedule_numbers(df: pd.DataFrame, results: list[RunResult], model: str = "s
     part = part[part["method"].isin(SCHEDULE_METHODS)]
     wide = part.pivot_table(index=["steps", "seed"], columns=["split", "method"], values="miou")
     wide.columns = [f"{method} {split}" for split, method in wide.columns]
-    timed = pd.DataFrame([{"steps": config_of[h]["steps"], "seed": r.summary["seed"], "method": config_of[h]["method"],
-                           "seconds": r.summary["train_seconds"], "burn_in": config_of[h]["burn_in_steps"]}
-                          for r in results for h in [r.summary["config_hash"]]])  # fmt: skip
-    timed = timed.pivot_table(index=["steps", "seed"], columns="method", values=["seconds", "burn_in"])
+
+    def timing(result: RunResult) -> dict[str, object]:
+        cfg = config_of[result.summary["config_hash"]]
+        return {"steps": cfg["steps"], "method": cfg["method"], "burn_in_steps": cfg["burn_in_steps"],
+                "seed": result.summary["seed"], "seconds": result.summary["train_seconds"]}  # fmt: skip
+
+    timed = pd.DataFrame([timing(r) for r in results])
+    timed = timed.pivot_table(index=["steps", "seed"], columns="method", values=["seconds", "burn_in_steps"])
     steps = timed.index.get_level_values("steps").to_numpy()
-    sup_burn_in = timed[("burn_in", "supervised")].to_numpy()
+    sup_burn_in = timed[("burn_in_steps", "supervised")].to_numpy()
     # the burn-in runs the supervised run's own steps (the shared checkpoint keeps no clock)
     seconds = timed[("seconds", "supervised")] * steps / (steps - sup_burn_in) + timed[("seconds", "3drest")]
     out = wide.join(seconds.rename("seconds per seed")).reset_index()
@@ -241,8 +247,7 @@ def schedule_table(df: pd.DataFrame, results: list[RunResult], model: str = "stu
         for split in ("val", "test"):
             for method, name in (("supervised", "supervised"), ("3drest", "3DResT")):
                 values = group[f"{method} {split}"]
-                spread = f" ± {values.std():.2f}" if len(values) > 1 else ""
-                row[f"{name} {split}"] = f"{values.mean():.2f}{spread}"
+                row[f"{name} {split}"] = _mean_std(values.mean(), values.std())
             gain = group[f"3drest {split}"] - group[f"supervised {split}"]
             row[f"gain {split}"] = round(float(gain.mean()), 2)
             row[f"gain {split} per seed"] = " / ".join(f"{g:+.2f}" for g in gain)
