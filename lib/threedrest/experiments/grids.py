@@ -45,7 +45,7 @@ def configs(profile: str, seeds: Iterable[int], grid: Iterable[dict[str, Any]], 
     for point in grid:
         settings = METHOD_SETTINGS.get(point.get("method", common.get("method", "")), {})
         values = {**settings, **common, **point}
-        if "steps" not in values and is_oracle(values.get("method", ""), float(values.get("label_ratio", 0.0))):
+        if "steps" not in values and is_oracle(values.get("method", ""), values.get("label_ratio", 0.0)):
             values["steps"] = ORACLE_STEPS_FACTOR * get_profile(profile).train.steps
         out += [Config.from_flat(profile, **{**values, "seed": seed}) for seed in seeds]
     return out

@@ -68,9 +68,10 @@ class RunResult:
 ORACLE_STEPS_FACTOR = 3
 
 
-def is_oracle(method: str, label_ratio: float) -> bool:
-    """The 100 % supervised run, which trains ORACLE_STEPS_FACTOR times its profile's steps."""
-    return method == "supervised" and label_ratio == 1.0
+def is_oracle(method: str, label_ratio: Any) -> bool:
+    """The 100 % supervised run, which trains ORACLE_STEPS_FACTOR times its profile's steps. ``label_ratio`` may be
+    a notebook's raw literal: it is read only for a supervised run, so a bad one reaches Config's own error."""
+    return method == "supervised" and float(label_ratio) == 1.0
 
 
 def profile_steps(cfg: Config) -> int | None:
