@@ -101,10 +101,14 @@ class TrainConfig:
 class SSLConfig:
     method: str = "3drest"  # "supervised", "mean_teacher", "refteacher", "3drest"
     burn_in_steps: int = 400  # kit choice: supervised-only steps before the teacher is made (shared by all methods)
-    ema_momentum: float = 0.99  # a in theta_t <- a theta_t + (1-a) theta_s (kit choice)
+    # a in theta_t <- a theta_t + (1-a) theta_s (kit choice). Classroom val (10 %, seeds 0 / 1), 3DResT: 0.99
+    # 32.2 / 32.0 mIoU, 0.995 31.8 / 31.8
+    ema_momentum: float = 0.99
     ema_buffers: str = "copy"  # kit choice: "copy" or "average" normalisation statistics
     lambda_u: float = 1.0  # L = L_sup + lambda_u L_unsup (kit choice: 1.0; RefTeacher 0.5)
-    ulb_ratio: int = 1  # unlabelled per labelled sample in a step (kit choice; 1 = equal batches)
+    # unlabelled per labelled sample in a step (kit choice; 1 = equal batches). Classroom val (10 %, seeds 0 / 1),
+    # 3DResT: 1 gives 32.2 / 32.0 mIoU, 2 gives 31.8 / 31.3 at 1.4x the run's minutes
+    ulb_ratio: int = 1
     tscs: bool = True  # teacher-student consistency-based sampling (paper)
     tscs_threshold: float = 0.95  # s: promote when correl > s (paper: "e.g. 0.95")
     tscs_mode: str = "online"  # kit choice: "online" per batch, or "sweep" over the pool

@@ -10,6 +10,9 @@ ROOT query gives a kernel dotted with mask features of ALL superpoints -> superp
 and a sigmoid MLP gives the score (predicted IoU). One prediction from the initial queries and one
 per layer. Padded superpoints and words never attend or are attended to; their logits are -1e4.
 Not ported from 3D-STMN: the dependency-graph transformer over the parse (no parser offline).
+Tried and not taken: the mask on the ROOT query only, the word queries free to attend to anchors outside the
+target's mask; classroom val (10 %, seeds 0 / 1) supervised 26.5 / 27.9 -> 26.7 / 26.7 mIoU (same-class
+distractors 20.9 / 20.9 -> 19.5 / 19.2), 3DResT 32.2 / 32.0 -> 30.5 / 30.3.
 """
 
 from __future__ import annotations
