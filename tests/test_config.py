@@ -3,7 +3,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from threedrest.config import Config, ConfigError, flat_keys, flatten, get_profile, replace
+from threedrest.config import HASH_NEUTRAL, Config, ConfigError, flat_keys, flatten, get_profile, replace
+from threedrest.io import stable_hash
 
 
 def test_profiles_build_and_differ() -> None:
@@ -25,6 +26,19 @@ def test_round_trip_through_dict_keeps_hash() -> None:
     assert again == cfg and again.hash() == cfg.hash()
     assert replace(cfg, seed=1).seed == 1 and replace(cfg, seed=1).train.lr == 3e-3
     assert set(flatten(cfg)) == set(flat_keys()) - {"profile"}
+
+
+def test_a_new_option_at_its_neutral_value_keeps_the_hash() -> None:
+    """Committed runs are keyed by Config.hash: an option added later (HASH_NEUTRAL) must not re-key them
+    while it is off, and must re-key a run once it is on."""
+    cfg = Config.from_flat("classroom", lr=2e-3)
+    for (section, name), neutral in HASH_NEUTRAL.items():
+        assert getattr(getattr(cfg, section), name) == neutral
+        before = cfg.to_dict()
+        del before[section][name]  # the config as it was before the option existed
+        assert cfg.hash() == stable_hash(before)
+    assert Config.from_flat("classroom", lr=2e-3, sp_context_layers=1).hash() != cfg.hash()
+    assert cfg.to_dict()["model"]["sp_context_layers"] == 0  # written to config.json all the same
 
 
 def test_unknown_key_lists_valid_keys() -> None:

@@ -92,6 +92,25 @@ def test_padding_does_not_change_valid_outputs(text_encoder):
     torch.testing.assert_close(full.sample_logits[0, :12], alone.sample_logits[0], atol=1e-5, rtol=1e-4)
 
 
+def test_context_layer_ignores_padded_slots_and_reaches_the_masks():
+    """sp_context_layers: self-attention among the sampled superpoints. A sample with fewer superpoints than
+    K (padded slots) must give the same outputs alone as in a batch, and the layer must change the masks."""
+    batch = make_batch([5, 30], [4, 6], s_pad=2)  # sample 0: 5 superpoints < K = 8, plus padding
+    model = build(sp_context_layers=1)
+    assert len(model.context) == 1 and len(build(sp_context_layers=0).context) == 0
+    with torch.no_grad():
+        full, alone = model(batch), model(take(batch, 0))
+        model.context[0].ffn[-1].bias.add_(torch.linspace(-1, 1, 32))  # not uniform: LayerNorm follows
+        changed = model(batch)
+    assert full.sampled_mask[0].sum() == 5
+    for a, b in zip(full.sp_logits, alone.sp_logits, strict=True):
+        torch.testing.assert_close(a[0, :5], b[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(full.scores[-1][0], alone.scores[-1][0], atol=1e-5, rtol=1e-4)
+    # the initial prediction comes before the decoder; every layer's prediction reads the context memory
+    torch.testing.assert_close(full.sp_logits[0], changed.sp_logits[0])
+    assert not torch.allclose(full.sp_logits[-1], changed.sp_logits[-1])
+
+
 def test_sampling_keeps_top_k_valid_superpoints():
     batch = make_batch([5, 30], [4, 6])
     out = build()(batch)
