@@ -53,6 +53,11 @@ def _mlp(c_in: int, c_hidden: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(c_in, c_hidden), nn.ReLU(), nn.Linear(c_hidden, c_out))
 
 
+def _ffn(d: int, hidden: int, dropout: float) -> nn.Sequential:
+    """The transformer layers' feed-forward block (one builder, so decoder and context layers stay alike)."""
+    return nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, d))
+
+
 class FourierPE(nn.Module):
     """sin/cos of xyz at wavelengths from 8 m down to 0.25 m, projected to ``d``."""
 
@@ -86,7 +91,7 @@ class DecoderLayer(nn.Module):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
         self.cross_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
-        self.ffn = nn.Sequential(nn.Linear(d, ffn), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn, d))
+        self.ffn = _ffn(d, ffn, dropout)
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(3)])
 
     def forward(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, blocked: Tensor) -> tuple[Tensor, Tensor]:
@@ -104,7 +109,7 @@ class ContextLayer(nn.Module):
     def __init__(self, d: int, heads: int, ffn: int, dropout: float):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
-        self.ffn = nn.Sequential(nn.Linear(d, ffn), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn, d))
+        self.ffn = _ffn(d, ffn, dropout)
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(2)])
 
     def forward(self, mem: Tensor, pad: Tensor) -> Tensor:
@@ -190,8 +195,9 @@ class ReferModel(nn.Module):
         # key is value, which rounds differently (and the committed results were made this way)
         mem, mem_key = mem + mem_pos, mem + mem_pos
         if len(self.context):
+            pad = ~sampled_mask  # padded slots (S_b < K) are never attended to
             for context in self.context:
-                mem = context(mem, ~sampled_mask)  # padded slots (S_b < K) are never attended to
+                mem = context(mem, pad)
             mem_key = mem + 0  # a distinct tensor, as above
         # mask features mask_feats(sp) + mask_pos(vote) are never built: a kernel k is folded into the two
         # projections, k . (W sp + P f(vote) + b) = [k W, k P] . [sp, f(vote)] + k . b, so no superpoint-wide
