@@ -258,3 +258,25 @@ def test_promoted_share_keeps_the_ground_truth_in_every_labelled_batch() -> None
         seen_promoted += len(promoted_here)
         assert len(positions) == cfg.train.batch_size and len(promoted_here) <= 2
     assert seen_promoted >= 1
+
+
+def test_ulb_drop_sets_the_unlabelled_student_views_dropout_only(monkeypatch) -> None:
+    """``ulb_drop`` is the superpoint dropout of the student's view of unlabelled samples; the labelled
+    view keeps StrongAug's own."""
+    from threedrest import train
+    from threedrest.net import augment
+
+    drops = {}
+    real_strong, default = augment.strong, augment.StrongAug()
+
+    def strong(batch, gen, aug=default):
+        view = real_strong(batch, gen, aug)
+        drops.setdefault(aug.drop, []).append(1 - view.sp_mask.sum().item() / batch.sp_mask.sum().item())
+        return view
+
+    cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.3, burn_in_steps=2, lb_augment=True, ulb_drop=0.6)
+    ws, state, method = _after_handover(cfg)
+    monkeypatch.setattr(train.augment, "strong", strong)
+    train.train_step(cfg, ws, state, method)
+    assert set(drops) == {default.drop, 0.6}
+    assert 0.45 < drops[0.6][0] < 0.75 and drops[default.drop][0] < 0.25

@@ -150,7 +150,8 @@ def unlabelled_step(cfg: Config, ws: Workspace, state: TrainState, positions: li
     the student's per-sample loss against the pseudo-labels (3DResT's per-iteration quantities)."""
     batch = ws.collate([ws.train[p] for p in positions]).to(cfg.train.device)
     view_w = augment.weak(batch, state.aug_generator)
-    view_s = augment.strong(batch, state.aug_generator) if cfg.ssl.strong_aug else view_w
+    ulb_aug = augment.StrongAug(drop=cfg.ssl.ulb_drop)
+    view_s = augment.strong(batch, state.aug_generator, ulb_aug) if cfg.ssl.strong_aug else view_w
     n = len(batch)  # global batch; the *_l names below are this rank's rows (all rows with one process)
     # distributed: the model sees this rank's rows; the loss is built on global per-sample vectors
     batch_l, view_w, view_s = (distributed.local_batch(b) for b in (batch, view_w, view_s))
