@@ -57,6 +57,9 @@ def test_unknown_profile_and_bad_choices() -> None:
     for ratio in (0.0, -0.1, 1.5):
         with pytest.raises(ConfigError, match="label_ratio must be in \\(0, 1\\]"):
             Config.from_flat("smoke", label_ratio=ratio)
+    for drop in (-0.1, 1.0):
+        with pytest.raises(ConfigError, match="ulb_drop must be in \\[0, 1\\)"):
+            Config.from_flat("smoke", ulb_drop=drop)
 
 
 def test_wrong_types_are_named() -> None:

@@ -344,6 +344,8 @@ def _validate(section: Any) -> None:
             raise ConfigError(f"tscs_max_share must be in [0, 1], got {section.tscs_max_share}")
         if not 0.0 <= section.tscs_threshold <= 1.0:
             raise ConfigError(f"tscs_threshold must be in [0, 1], got {section.tscs_threshold}")
+        if not 0.0 <= section.ulb_drop < 1.0:  # 1 would drop every superpoint the student is shown
+            raise ConfigError(f"ulb_drop must be in [0, 1), got {section.ulb_drop}")
 
 
 def _smoke() -> Config:
