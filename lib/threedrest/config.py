@@ -68,10 +68,10 @@ class ModelConfig:
     # supervised run only, so 2 stays (README)
     n_layers: int = 2
     ffn_dim: int = 64  # paper: 1024
-    # K superpoints kept by language-guided sampling (paper: 512, of far more superpoints; here ~260 per scene).
-    # Classroom val (10 %, seeds 0 / 1), 64 -> 32 / 128: main benchmark supervised 26.5 / 27.9 -> 29.6 / 28.1 /
-    # 29.0 / 28.5, 3DResT 32.2 / 32.0 -> 31.6 / 31.3 / 32.8 / 31.0; seed1-smaller-rooms variant supervised
-    # 30.9 / 29.8 -> 31.2 / 29.4 / 31.1 / 30.0, 3DResT 33.8 / 35.3 -> 34.9 / 35.5 / 33.3 / 35.4. Neither K helps
+    # K superpoints kept by language-guided sampling (paper: 512 of a ScanNet scene's; here of ~260 per scene).
+    # Classroom val (10 %, seeds 0 / 1), 64 -> 32 -> 128: main benchmark supervised 26.5 / 27.9 -> 29.6 / 28.1 ->
+    # 29.0 / 28.5, 3DResT 32.2 / 32.0 -> 31.6 / 31.3 -> 32.8 / 31.0; seed1-smaller-rooms variant supervised
+    # 30.9 / 29.8 -> 31.2 / 29.4 -> 31.1 / 30.0, 3DResT 33.8 / 35.3 -> 34.9 / 35.5 -> 33.3 / 35.4. Neither K helps
     # 3DResT on both benchmarks, so 64 stays (README, "The network")
     n_sampled: int = 64
     # attention and FFN dropout. Classroom val (10 %, seeds 0 / 1), 0.0 -> 0.1: main benchmark supervised
