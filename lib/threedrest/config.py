@@ -65,7 +65,7 @@ class ModelConfig:
     # decoder layers (paper: 6). Classroom val (10 %, seeds 0 / 1), 2 -> 3: main benchmark supervised 26.5 / 27.9 ->
     # 28.7 / 27.7, 3DResT 32.2 / 32.0 -> 32.1 / 32.7; seed1-smaller-rooms variant supervised 30.9 / 29.8 ->
     # 31.2 / 31.5, 3DResT 33.8 / 35.3 -> 33.8 / 33.5; the 100 % oracle 46.6 / 42.4 -> 42.8 / 42.3. It helps the 10 %
-    # supervised run only, so 2 stays (README)
+    # supervised run only, so 2 stays (README, "The network")
     n_layers: int = 2
     ffn_dim: int = 64  # paper: 1024
     # K superpoints kept by language-guided sampling (paper: 512 of a ScanNet scene's; here of ~260 per scene).
