@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from threedrest.config import Config
+from threedrest.net.decoder import ReferModel
 from threedrest.semi.ema import copy_student, make_teacher, phase, update_teacher
 from torch import nn
 
@@ -56,6 +58,15 @@ def test_buffers_average() -> None:
     torch.testing.assert_close(teacher[1].running_var, torch.tensor([1.2, 1.4]))
     assert teacher[1].num_batches_tracked.item() == 5  # integer buffer: copied, not averaged
     assert teacher[1].num_batches_tracked.dtype == torch.long
+
+
+@pytest.mark.parametrize("profile", ["classroom", "paper"])
+def test_decoder_keeps_no_running_statistics(profile: str) -> None:
+    """The trained decoder normalises with LayerNorm only (the batch norms sit in the frozen backbone), so
+    ``ema_buffers`` copy and average build the same teacher, as the README's ema_buffers row says."""
+    model = ReferModel(Config.from_flat(profile).model, 15, 24, 30)
+    assert not any(isinstance(m, nn.modules.batchnorm._NormBase) for m in model.modules())
+    assert {name.rsplit(".", 1)[-1] for name, _ in model.named_buffers()} <= {"freqs"}  # a constant
 
 
 def test_teacher_has_no_grad_and_is_eval() -> None:
