@@ -56,3 +56,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make reproduce" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_license_is_spdx_metadata_with_its_file() -> None:
+    """setuptools deprecates ``license = {text = ...}`` and stops building it after 2027-02-18 (PEP 639)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    assert isinstance(project["license"], str), "license must be an SPDX expression, not a table"
+    assert project["license"] == "MIT"
+    for name in project["license-files"]:
+        assert (ROOT / name).is_file(), f"pyproject.toml license-files names {name}, which is missing"
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    setuptools_floor = [r for r in pyproject["build-system"]["requires"] if r.startswith("setuptools")]
+    assert setuptools_floor == ["setuptools>=77"], "SPDX license strings need setuptools 77 or newer"
