@@ -157,9 +157,9 @@ class SSLConfig:
     # labelled set like ground truth; below, the batch keeps its ground truth). Classroom val (10 %, seeds 0 / 1 / 2),
     # 3DResT: 0.25 32.2 / 32.0 / 33.6 mIoU, 1.0 31.8 / 32.8 / 34.1 (promotions 33 % / 33 % right against 35 % / 34 %);
     # seed1-smaller-rooms variant (seeds 0 / 1) 33.8 / 35.3 -> 34.2 / 35.5; TSCS alone (seeds 0 / 1) 29.8 / 28.5 ->
-    # 31.7 / 29.8; seed2-crowded-fewer-small variant (seeds 0 / 1) 31.25 / 30.46 -> 31.24 / 30.13 (promotions 30 % /
-    # 29 % right against 31 % / 31 %). 3DResT: 1.0 leads in 4 of 7 paired runs, +0.16 on average, i.e. no better;
-    # TSCS alone leads in both (README, "Short of the targets")
+    # 31.7 / 29.8; 3DResT, seed2-crowded-fewer-small variant (seeds 0 / 1) 31.25 / 30.46 -> 31.24 / 30.13
+    # (promotions 30 % / 29 % right against 31 % / 31 %). 3DResT: 1.0 leads in 4 of 7 paired runs, +0.16 on
+    # average, i.e. no better; TSCS alone leads in both (README, "Short of the targets")
     tscs_max_share: float = 0.25
     # kit choice: promote only after correl > s at this many consecutive encounters of the sample (1: the first).
     # Classroom val (10 %, seeds 0 / 1), 3DResT: patience 1 32.2 / 32.0 mIoU, promotions 35 % / 34 % right (IoU > 0.5);
