@@ -32,6 +32,11 @@ def test_on_sentence_by_hand() -> None:
     assert gate.on_sentence(MASK, NAMED, SIZES).tolist() == [True, False, False, True, True]
 
 
+def test_named_share_by_hand() -> None:
+    # 3 of 4 points, 0 of 1, an empty mask, nothing named, 2 of 4: the share the gate compares with one half
+    assert gate.named_share(MASK, NAMED, SIZES).tolist() == [0.75, 0.0, 0.0, 0.0, 0.5]
+
+
 LOSS = torch.tensor([1.0, 2.0, 3.0, 4.0])
 CORREL = torch.tensor([0.96, 0.5, 1.0, 1.0])
 CONF = torch.tensor([0.9, 0.2, 0.6, 0.4])

@@ -97,3 +97,23 @@ def test_schedule_table_by_hand(tmp_path) -> None:
     np.testing.assert_allclose(lines["supervised"].get_xdata(), [3.0, 8.0], atol=0.01)
     np.testing.assert_allclose(lines["3DResT"].get_ydata(), [22.75, 33.0])  # 3DResT val means
     assert "minutes" in ax.get_xlabel() and "val" in ax.get_ylabel()
+
+
+def test_promotion_signals_by_hand() -> None:
+    # right = true_iou > 0.5: rows 0 and 1. correl of right 1.0, 0.5 against wrong 0.5, 0.0: pairs 1>0.5, 1>0,
+    # 0.5=0.5 (half), 0.5>0 -> 3.5 / 4
+    log = pd.DataFrame({"correl": [1.0, 0.5, 0.5, 0.0], "true_iou": [0.9, 0.6, 0.5, 0.1],
+                        "teacher_score": [0.8, 0.8, 0.8, 0.8], "named_share": [1.0, 0.6, 0.4, 0.0],
+                        "pseudo_sp": [4, 2, 6, 8]})  # fmt: skip
+    table = tables.promotion_signals(_result_with_log(log)).set_index("signal")
+    assert list(table.index) == ["correl", "teacher_score", "named_share", "pseudo_sp"]
+    assert table.loc["correl", "AUC"] == 0.875
+    assert table.loc["teacher_score", "AUC"] == 0.5  # a constant separates nothing
+    assert table.loc["named_share", "AUC"] == 1.0
+    assert table.loc["pseudo_sp", "AUC"] == 0.0  # right masks are the smaller ones here
+    assert table.loc["pseudo_sp", "mean if right"] == 3.0 and table.loc["pseudo_sp", "mean if wrong"] == 7.0
+    assert (table["share right"] == 0.5).all()
+    # a log from before the analysis columns: the correl row alone
+    old = tables.promotion_signals(_result_with_log(log[["correl", "true_iou"]]))
+    assert list(old["signal"]) == ["correl"]
+    assert tables.promotion_signals(_result_with_log(pd.DataFrame())).empty

@@ -69,6 +69,12 @@ def test_tscs_promotes_into_the_labelled_pool_and_out_of_the_unlabelled_one() ->
     assert promoted <= set(state.lb_stream.pool)
     log = state.pool.log()
     assert len(log) == len(promoted) and (log["correl"] > 0.0).all()
+    # the analysis columns of the pseudo-log: a promoted row's pseudo_sp is the size of the mask the pool stored
+    rows = [row for row in state.pseudo_log if row["promoted"]]
+    assert len(rows) == len(promoted)
+    for row in rows:
+        assert row["pseudo_sp"] == int(state.pool.mask_of(row["index"]).sum()) > 0
+        assert 0.0 <= row["teacher_score"] <= 1.0 and 0.0 <= row["named_share"] <= 1.0
 
 
 def test_patience_never_promotes_a_sample_at_its_first_encounter(monkeypatch) -> None:

@@ -195,11 +195,16 @@ def unsupervised_terms(
     state.pool.record(step.positions, step.correl > cfg.ssl.tscs_threshold)
     t_hard = distributed.gather_rows(step.t_hard, len(step.batch))  # global: identical TSCS pool on every rank
     new, true_iou = tscs.promote(state, step.positions, step.batch, t_hard, step.correl, decision.promote)
-    columns = (step.positions, step.correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist())
-    for p, c, t, w, k in zip(*columns, strict=True):
+    # analysis only, never read by the loop: the label-free quantities a promotion rule could use, beside the
+    # hidden truth (``tables.promotion_signals`` asks which of them tells a right pseudo-label from a wrong one)
+    named = gate.named_share(t_hard, step.batch.sp_mentioned, step.batch.sp_sizes)
+    columns = (step.positions, step.correl.tolist(), true_iou.tolist(), decision.weights.tolist(), new.tolist(),
+               step.terms.teacher_confidence.tolist(), named.tolist(), t_hard.sum(1).tolist())  # fmt: skip
+    for p, c, t, w, k, score, share, size in zip(*columns, strict=True):
         state.pseudo_log.append(
-            {"step": state.step, "index": p, "correl": c, "true_iou": t, "weight": w, "promoted": k}
-        )
+            {"step": state.step, "index": p, "correl": c, "true_iou": t, "weight": w, "promoted": k,
+             "teacher_score": score, "named_share": share, "pseudo_sp": size}
+        )  # fmt: skip
     logs = {"unsup": decision.loss.item(), "correl": float(step.correl.mean()), "pseudo_iou": float(true_iou.mean())}
     logs.update(decision.logs)
     return decision.loss, logs

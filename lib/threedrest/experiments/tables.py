@@ -288,6 +288,35 @@ def promotion_summary(result: RunResult) -> str:
     )
 
 
+# label-free quantities logged per unlabelled encounter (train.unsupervised_terms) that a promotion rule could read
+PROMOTION_SIGNALS = {
+    "correl": "correl: IoU(student, teacher mask), TSCS's signal",
+    "teacher_score": "teacher's score head (predicted IoU), RefTeacher-style's weight",
+    "named_share": "share of the pseudo-mask on classes the sentence names (what semi/gate.py thresholds)",
+    "pseudo_sp": "superpoints in the pseudo-mask",
+}
+
+
+def promotion_signals(result: RunResult, threshold: float = 0.5) -> pd.DataFrame:
+    """Which label-free quantity tells a right pseudo-label (IoU > ``threshold`` with the hidden truth) from a wrong
+    one, over every unlabelled encounter of a run: each signal's mean on right and on wrong pseudo-labels and its
+    AUC (``weight_auc``: 0.5 separates nothing, 1 perfectly). Analysis only: the loop never reads the hidden truth.
+    Runs trained before these columns were logged give the correl row alone."""
+    log = result.pseudo_log
+    columns = ["signal", "meaning", "share right", "mean if right", "mean if wrong", "AUC"]
+    if not len(log):
+        return pd.DataFrame(columns=columns)
+    right = (log["true_iou"] > threshold).to_numpy()
+    rows = []
+    for name, meaning in PROMOTION_SIGNALS.items():
+        if name in log:
+            values = log[name].astype(float).to_numpy()
+            mean_right = values[right].mean() if right.any() else float("nan")
+            mean_wrong = values[~right].mean() if (~right).any() else float("nan")
+            rows.append([name, meaning, right.mean(), mean_right, mean_wrong, weight_auc(values, right)])
+    return pd.DataFrame(rows, columns=columns)
+
+
 def write_table(table: pd.DataFrame, name: str, results_dir: str | Path, caption: str) -> Path:
     """``results_dir/tables/<name>.csv`` and ``.md`` side by side (atomic), registered in the index."""
     tables_dir = Path(results_dir) / "tables"
