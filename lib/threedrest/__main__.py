@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("threedrest.experiments.bench", "time an SSL step against a supervised step; write results/bench.csv"),
     "numerics": ("threedrest.numerics", "show the CPU code paths in force (show), or install the kit's Jupyter kernel"),
     "variants": ("threedrest.experiments.variants", "supervised vs 3DResT on generated benchmark variants"),
+    "record": ("threedrest.experiments.record", "val mIoU and promotions of settings: how a default is chosen"),
     "verify": ("threedrest.experiments.verify", "compare a reproduction's runs.csv with the committed one, row by row"),
 }
 
