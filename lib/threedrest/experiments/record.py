@@ -20,7 +20,7 @@ import pandas as pd
 
 from threedrest.config import Config, ConfigError, parse_overrides
 from threedrest.experiments import grids
-from threedrest.experiments.runs import RunResult
+from threedrest.experiments.runs import DEFAULT_ROOT, RunResult
 from threedrest.experiments.variants import VARIANTS
 from threedrest.paths import resolve
 
@@ -47,7 +47,7 @@ def record_configs(profile: str, points: list[str], seeds: list[int], variant: s
     return out
 
 
-def val_rows(point: str, result: RunResult) -> dict[str, Any]:
+def val_row(point: str, result: RunResult) -> dict[str, Any]:
     """One run's val record (percent); NaN where a run has no teacher or promoted nothing."""
     metrics = result.metrics
     val = metrics[(metrics["split"] == "val") & (metrics["subset"] == "overall")].set_index("model")["miou"]
@@ -57,12 +57,12 @@ def val_rows(point: str, result: RunResult) -> dict[str, Any]:
     return dict(zip(COLUMNS, [point, result.summary["seed"], student, teacher, len(promotions), right], strict=True))
 
 
-def record(profile: str, points: list[str], seeds: list[int], variant: str = "main", root: str | Path = "results/runs",
+def record(profile: str, points: list[str], seeds: list[int], variant: str = "main", root: str | Path = DEFAULT_ROOT,
            workers: int = 2, progress: bool = True, **common: Any) -> pd.DataFrame:  # fmt: skip
     """Train what is missing and return one val row per (point, seed), in the order given."""
     pairs = record_configs(profile, points, seeds, variant, **common)
     results = grids.run_many([cfg for _, cfg in pairs], root=root, workers=workers, progress=progress)
-    return pd.DataFrame([val_rows(point, result) for (point, _), result in zip(pairs, results, strict=True)],
+    return pd.DataFrame([val_row(point, result) for (point, _), result in zip(pairs, results, strict=True)],
                         columns=COLUMNS)  # fmt: skip
 
 
