@@ -15,7 +15,8 @@ import pytest
 from threedrest import io
 from threedrest.config import Config
 from threedrest.experiments import tables
-from threedrest.experiments.runs import run, run_label
+from threedrest.experiments.policy import run_label
+from threedrest.experiments.runs import run
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "threedrest"
 
@@ -120,7 +121,7 @@ def test_unreadable_finished_run_is_trained_again_with_a_warning(tmp_path: Path)
     with pytest.warns(UserWarning, match=r"summary.json|unreadable finished run"):
         again = run(cfg, root=tmp_path, progress=False)
     pd.testing.assert_frame_equal(first.metrics, again.metrics, check_exact=True)
-    # the summary is whole again; a run of 4 steps, not the smoke profile's 12, is labelled so (runs.run_label)
+    # the summary is whole again; a run of 4 steps, not the smoke profile's 12, is labelled so (policy.run_label)
     assert again.summary["method"] == run_label(cfg) == "supervised-4steps"
 
 

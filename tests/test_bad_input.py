@@ -18,9 +18,9 @@ from threedrest.data.store import DataError
 from threedrest.experiments import grids
 from threedrest.experiments.runs import run, run_dir_for
 from threedrest.net.batching import collate
-from threedrest.semi.methods import build_method
-from threedrest.train import init_state, train_step
-from threedrest.workspace import Workspace
+from threedrest.train.loop import train_step
+from threedrest.train.state import init_state
+from threedrest.train.workspace import Workspace
 
 
 def _cli(capsys: pytest.CaptureFixture, *argv: str) -> str:
@@ -152,7 +152,7 @@ def test_nan_in_cached_features_names_step_field_and_description(capsys, tmp_pat
     monkeypatch.setattr(Workspace, "collate", staticmethod(_nan_collate))
     state = init_state(cfg, ws)
     with pytest.raises(FloatingPointError, match=r"non-finite loss nan at step 0: non-finite inputs in sp_feats of \["):
-        train_step(cfg, ws, state, build_method(cfg.ssl))
+        train_step(cfg, ws, state)
     err = _cli(capsys, "train", "--profile", "smoke", "--method", "supervised", "--ratio", "0.5", "--out",
                str(tmp_path), "--set", "steps=3")  # fmt: skip
     assert "error: non-finite loss nan at step 0" in err and "sp_feats" in err
@@ -163,6 +163,6 @@ def test_empty_split(monkeypatch) -> None:
     index = Workspace.bundle_for(Config.from_flat("smoke")).index
     monkeypatch.setattr(Workspace, "_bundles", {})
     empty_test = dataclasses.replace(index, descriptions=[d for d in index.descriptions if d["split"] != "test"])
-    monkeypatch.setattr("threedrest.workspace.load_dataset_index", lambda _cfg: empty_test)
+    monkeypatch.setattr("threedrest.train.workspace.load_dataset_index", lambda _cfg: empty_test)
     with pytest.raises(DataError, match=r"descriptions\.json: split 'test' has no descriptions"):
         Workspace.for_config(cfg)

@@ -5,31 +5,16 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from threedrest.config import Config
-from threedrest.data.store import CLASS_INDEX, CLASSES, Scene, save_index, save_scene
+from threedrest.data.store import CLASS_INDEX, Scene, save_index, save_scene
 
 OBJECT_CLASSES = ("chair", "table", "cabinet", "bed", "sofa", "door")
 COLOURS = {"red": (200, 40, 40), "blue": (40, 40, 200), "white": (230, 230, 230), "brown": (120, 80, 40)}
-
-
-def _install_language_fallback() -> None:
-    """threedrest.data.language is written in parallel; until it exists, match class names in tokens."""
-    try:
-        import threedrest.data.language  # noqa: F401
-    except ImportError:
-        module = types.ModuleType("threedrest.data.language")
-        module.mentioned_classes = lambda tokens: {c for c in CLASSES if c in set(tokens)}
-        sys.modules["threedrest.data.language"] = module
-
-
-_install_language_fallback()
 
 
 def _scene(scene_id: str, rng: np.random.Generator, n_objects: int) -> tuple[Scene, list[dict]]:

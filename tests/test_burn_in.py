@@ -26,7 +26,7 @@ def test_continuing_from_the_shared_burn_in_changes_no_number(tmp_path: Path, me
     assert runs.burn_in_path(cfg, tmp_path / "shared").exists()
     assert not (tmp_path / "alone" / "burn_in").exists()
     pd.testing.assert_frame_equal(shared.metrics, alone.metrics)
-    a, b = (torch.load(r.run_dir / "model.pt", weights_only=False) for r in (shared, alone))
+    a, b = (torch.load(r.run_dir / "model.pt", weights_only=True) for r in (shared, alone))
     for model in a:
         for key in a[model]:
             assert torch.equal(a[model][key], b[model][key]), (model, key)
@@ -34,11 +34,11 @@ def test_continuing_from_the_shared_burn_in_changes_no_number(tmp_path: Path, me
 
 @pytest.mark.slow
 def test_every_method_starts_its_semi_phase_from_the_same_student(tmp_path: Path, monkeypatch) -> None:
-    from threedrest import train
+    from threedrest.train import loop
 
     cfgs = [_cfg(m) for m in ("supervised", "mean_teacher", "3drest")] + [_cfg("3drest", tscs=False)]
     students = {}
-    real_fit = train.fit
+    real_fit = loop.fit
 
     def spy_fit(cfg, ws, progress=True, state=None, **kwargs):
         if state is not None and kwargs.get("until") is None:  # a run continuing from its burn-in

@@ -7,9 +7,9 @@ import pytest
 from threedrest.config import get_profile
 from threedrest.data import embedded, store
 from threedrest.data.embedded import build_embedded, build_scene, dataset_root, load_dataset, scene_plan
-from threedrest.data.furniture import PALETTE
-from threedrest.data.language import evaluate
-from threedrest.data.scenes import generate_layout, sample_points
+from threedrest.data.generator.furniture import PALETTE
+from threedrest.data.generator.language import evaluate
+from threedrest.data.generator.scenes import generate_layout, sample_points
 from threedrest.data.stats import dataset_stats, plot_stats, stats_table
 
 matplotlib.use("Agg")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from threedrest.config import get_profile
-from threedrest.experiments import grids
+from threedrest.experiments import grids, policy
 
 
 def test_oracle_trains_three_times_the_profile_steps_unless_told() -> None:
     steps = get_profile("classroom").train.steps
     by_method = {(c.ssl.method, c.data.label_ratio): c for c in grids.configs("classroom", [0], grids.main_grid(0.1))}
-    assert by_method[("supervised", 1.0)].train.steps == grids.ORACLE_STEPS_FACTOR * steps == 3 * steps
+    assert by_method[("supervised", 1.0)].train.steps == policy.ORACLE_STEPS_FACTOR * steps == 3 * steps
     assert all(c.train.steps == steps for key, c in by_method.items() if key != ("supervised", 1.0))
     explicit = grids.configs("classroom", [0], [{"method": "supervised", "label_ratio": 1.0, "steps": 300}])
     assert explicit[0].train.steps == 300
@@ -19,7 +19,7 @@ def test_oracle_trains_three_times_the_profile_steps_unless_told() -> None:
 
 def test_run_many_builds_each_benchmarks_caches_before_forking(monkeypatch, tmp_path) -> None:
     """Every distinct benchmark a grid needs is cached in the parent process, once: workers then only read."""
-    from threedrest import workspace
+    from threedrest.train import workspace
 
     built: list[str] = []
     monkeypatch.setattr(workspace.Workspace, "for_config", classmethod(lambda cls, cfg: _Fake(cfg, built)))
@@ -33,7 +33,7 @@ def test_run_many_builds_each_benchmarks_caches_before_forking(monkeypatch, tmp_
 
 class _Fake:
     def __init__(self, cfg, built: list[str]) -> None:
-        from threedrest.workspace import Workspace
+        from threedrest.train.workspace import Workspace
 
         self.key, self.built = Workspace.bundle_key(cfg), built
 
@@ -68,10 +68,12 @@ def test_schedule_grid_refuses_a_schedule_without_a_semi_phase() -> None:
 
 
 def test_a_run_of_another_schedule_is_labelled_so_and_the_profiles_runs_are_not() -> None:
-    from threedrest.experiments.runs import profile_steps, run_dir_for, run_label
+    from threedrest.experiments.policy import profile_steps, run_label
+    from threedrest.experiments.runs import run_dir_for
 
     main = grids.configs("classroom", [0], grids.main_grid(0.1))
-    assert [run_label(c) for c in main] == ["supervised", "mean_teacher", "refteacher", "3drest", "supervised"]
+    assert [run_label(c) for c in main] == ["supervised", "mean_teacher", "refteacher", "threshold", "3drest",
+                                            "supervised"]  # fmt: skip
     assert profile_steps(main[-1]) == 3 * 1800  # the oracle's schedule is its profile's
     schedule = grids.configs("classroom", [0], grids.schedule_grid(0.1, [600, 1800], 1800, 400))
     assert [run_label(c) for c in schedule] == ["supervised-600steps", "3drest-600steps", "supervised", "3drest"]

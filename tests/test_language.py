@@ -7,15 +7,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from threedrest.data.language import (
-    describe_scene,
-    evaluate,
-    mentioned_classes,
-    target_class_of,
-    tokenize,
-)
-from threedrest.data.language_programs import relation_holds
-from threedrest.data.layout import RoomLayout, SceneObject
+from threedrest.data.generator.language import describe_scene, evaluate
+from threedrest.data.generator.language_programs import relation_holds
+from threedrest.data.generator.layout import RoomLayout, SceneObject
+from threedrest.data.words import mentioned_classes, target_class_of, tokenize
 
 
 def obj(oid: int, cls: str, center: tuple, size: tuple, name: str = "", **kw) -> SceneObject:
@@ -210,7 +205,7 @@ def test_describe_random_layouts() -> None:
 
 
 def test_describe_generated_rooms() -> None:
-    scenes = pytest.importorskip("threedrest.data.scenes")
+    scenes = pytest.importorskip("threedrest.data.generator.scenes")
     if not hasattr(scenes, "generate_layout"):
         pytest.skip("scene generator not written yet")
     from threedrest.config import DataConfig

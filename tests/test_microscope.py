@@ -10,11 +10,11 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 import torch
-from threedrest import train
 from threedrest.config import Config
 from threedrest.experiments import microscope
 from threedrest.experiments.runs import RunResult, run
-from threedrest.semi import ema, methods, qdw, tscs
+from threedrest.semi import ema, qdw, tscs
+from threedrest.train import loop
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +29,9 @@ def test_one_step_of_a_finished_run_is_the_loops_step(finished: RunResult) -> No
     saved = torch.load(finished.run_dir / "model.pt", weights_only=True)
     for name, model in (("student", state.student), ("teacher", state.teacher)):
         assert all(torch.equal(v, saved[name][k]) for k, v in model.state_dict().items()), name
-    positions = state.ulb_stream.next()
+    step = loop.next_semi_step(cfg, ws, state)
+    positions = step.positions
     assert set(positions) <= set(ws.ulb_positions)
-    step = train.unlabelled_step(cfg, ws, state, positions)
     s = float(step.correl.median())  # a threshold that splits this batch
     promoted = tscs.select(step.correl, s)
     w, _ = qdw.weights(step.correl, promoted)
@@ -41,8 +41,8 @@ def test_one_step_of_a_finished_run_is_the_loops_step(finished: RunResult) -> No
     np.testing.assert_allclose(table["weight"], np.where(table["promoted"], 0.0, table["correl"]), atol=1e-6)
     assert table["true_iou"].between(0, 1).all() and (table["teacher_sp"] >= 0).all()
     # the method object the loop uses decides the same with the run's own threshold
-    decision = methods.build_method(cfg.ssl).decide(step.terms)
-    assert torch.equal(decision.promote, tscs.select(step.correl, cfg.ssl.tscs_threshold))
+    decision = state.method.unsupervised(step)
+    assert torch.equal(decision.promoted, tscs.select(step.correl, cfg.ssl.tscs_threshold))
 
     rows = microscope.pick_samples(step.correl, 3)
     assert len(rows) == 3 and step.correl[rows[0]] == step.correl.max() and step.correl[rows[-1]] == step.correl.min()

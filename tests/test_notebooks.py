@@ -21,7 +21,7 @@ import papermill
 import pytest
 from threedrest.config import Config, get_profile
 from threedrest.data import stats
-from threedrest.experiments import baselines, grids, params, report, reproduce, tables, variants
+from threedrest.experiments import baselines, grids, params, policy, report, reproduce, tables, variants
 from threedrest.experiments.runs import burn_in_path, load_run, run_dir_for
 from threedrest.net.features import load_dataset_index
 from threedrest.paths import project_root
@@ -193,7 +193,7 @@ def test_a_notebook_opened_with_the_paper_profile_runs_the_paper_profile(path: P
     for cfg in cfgs:
         assert cfg.train.device == PAPER.train.device
         oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0  # trains ORACLE_STEPS_FACTOR x
-        steps = PAPER.train.steps * (grids.ORACLE_STEPS_FACTOR if oracle else 1)
+        steps = PAPER.train.steps * (policy.ORACLE_STEPS_FACTOR if oracle else 1)
         assert (cfg.train.steps, cfg.train.batch_size, cfg.train.lr) == (steps, PAPER.train.batch_size,
                                                                          PAPER.train.lr)  # fmt: skip
         assert cfg.ssl.ema_momentum == PAPER.ssl.ema_momentum or "ema_momenta" in declared
@@ -220,7 +220,7 @@ def test_what_the_user_sets_wins_over_the_profile(path: Path) -> None:
     cfgs = _without_schedule_rows(_main_benchmark(_config_cell_namespace(path, profile="paper", **user)), declared)
     for cfg in cfgs:
         oracle = cfg.ssl.method == "supervised" and cfg.data.label_ratio == 1.0
-        steps = PAPER.train.steps * (grids.ORACLE_STEPS_FACTOR if oracle else 1)
+        steps = PAPER.train.steps * (policy.ORACLE_STEPS_FACTOR if oracle else 1)
         assert cfg.train.device == "cpu" and cfg.train.steps == steps  # the rest stays the profile's
         assert (cfg.data.dataset, cfg.data.data_root, cfg.data.cache_dir, cfg.data.generator_seed) == (
             "scanrefer", "/data/scanrefer", "/scratch/threedrest-cache", 7)  # fmt: skip
@@ -356,7 +356,8 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
         _assert_same_table(out / "tables" / f"sweep_{key}.csv", tables.sweep_table(part, done, key))
     _, gated = rows(grids.gate_grid(MAIN_RATIO))
     gate_table = tables.gate_table(gated)
-    order = ["mean_teacher", "mean_teacher-gated", "refteacher", "refteacher-gated", "3drest", "3drest-gated"]
+    order = [name + gated for name in grids.teacher_methods() for gated in ("", "-gated")]
+    assert order[:4] == ["mean_teacher", "mean_teacher-gated", "refteacher", "refteacher-gated"]
     assert gate_table["method"].tolist() == order
     _assert_same_table(out / "tables" / "sentence_gate.csv", gate_table)
     score_cfgs, scored = rows(grids.score_grid(MAIN_RATIO))
@@ -384,7 +385,7 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
     variant_rows = {name: tables.rows_of(variant_runs, part) for name, part in variant_cfgs.items()}
     others = {c.hash() for name, part in variant_cfgs.items() if name != "main" for c in part}
     assert not others & set(runs["config_hash"]), "runs on other benchmarks stay out of runs.csv"
-    assert all(part["config_hash"].nunique() == 2 for part in variant_rows.values()), "supervised and 3DResT each"
+    assert all(part["config_hash"].nunique() == len(grids.methods()) for part in variant_rows.values()), "each method"
     _assert_same_table(out / "tables" / "variants.csv", variants.variants_table(variant_rows))
 
     index = load_dataset_index(Config.from_flat("smoke", **common))

@@ -31,7 +31,7 @@ def _run_dir(out: Path) -> Path:
 
 def _checkpoint_step(path: Path) -> int:
     try:
-        return int(torch.load(path, map_location="cpu", weights_only=False)["step"])
+        return int(torch.load(path, map_location="cpu", weights_only=True)["step"])
     except (OSError, RuntimeError, EOFError, KeyError):
         return -1  # not written yet (checkpoints are replaced atomically, so never half-read)
 
@@ -59,8 +59,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     killed_at = _kill_at_step(tmp_path / "killed", KILL_AFTER)
     run_killed = _run_dir(tmp_path / "killed")
     assert BURN_IN < killed_at < STEPS and not (run_killed / "summary.json").exists()
-    saved = torch.load(run_killed / "checkpoint.pt", map_location="cpu", weights_only=False)
-    assert saved["teacher"] is not None and len(saved["pool"]["index"]) > 0  # EMA teacher and TSCS pool saved
+    saved = torch.load(run_killed / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert saved["teacher"] is not None and len(saved["method"]["tscs"]["pool"]["index"]) > 0  # EMA teacher, TSCS pool
 
     resumed = subprocess.run(_command(tmp_path / "killed"), cwd=REPO, capture_output=True, text=True, check=True)
     assert f"from step {int(saved['step'])}" in resumed.stderr  # it resumed, it did not start again

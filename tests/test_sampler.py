@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from threedrest.sampler import BatchStream
+from threedrest.data.sampler import BatchStream
 
 
 def test_each_epoch_is_a_permutation_of_the_pool() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from threedrest.predictions import Predictions
+from threedrest.train.predictions import Predictions
 from threedrest.viz import showcase
 from threedrest.viz.widgets import LAYER_COLOURS
 

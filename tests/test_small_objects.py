@@ -8,11 +8,11 @@ from collections import Counter
 import numpy as np
 import pytest
 from threedrest.config import get_profile
-from threedrest.data.catalog import CATALOG, GROUP_OF, parse_mix
 from threedrest.data.embedded import dataset_root
-from threedrest.data.language import describe_scene, evaluate
-from threedrest.data.language_programs import on_floor
-from threedrest.data.scenes import generate_layout, sample_points
+from threedrest.data.generator.catalog import CATALOG, GROUP_OF, parse_mix
+from threedrest.data.generator.language import describe_scene, evaluate
+from threedrest.data.generator.language_programs import on_floor
+from threedrest.data.generator.scenes import generate_layout, sample_points
 
 CFG = get_profile("classroom").data
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from threedrest.config import get_profile
-from threedrest.data.scenes import generate_layout, sample_points
+from threedrest.data.generator.scenes import generate_layout, sample_points
 from threedrest.data.superpoints import estimate_normals, oversegment, purity
 
 

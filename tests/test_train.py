@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from threedrest.config import Config
-from threedrest.semi.methods import build_method
-from threedrest.train import init_state, train_step
-from threedrest.workspace import Workspace
+from threedrest.experiments.analysis import PseudoLabelLog, promotions_with_truth
+from threedrest.train import loop
+from threedrest.train.loop import train_step
+from threedrest.train.state import init_state
+from threedrest.train.workspace import Workspace
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -15,8 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def _steps(cfg: Config, n: int):
     ws = Workspace.for_config(cfg)
     state = init_state(cfg, ws)
-    method = build_method(cfg.ssl)
-    logs = [train_step(cfg, ws, state, method) for _ in range(n)]
+    logs = [train_step(cfg, ws, state) for _ in range(n)]
     return state, logs
 
 
@@ -36,12 +37,11 @@ def test_handover_copies_the_student_exactly_then_ema_follows() -> None:
     cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.2, burn_in_steps=3, ema_momentum=0.5)
     ws = Workspace.for_config(cfg)
     state = init_state(cfg, ws)
-    method = build_method(cfg.ssl)
     for _ in range(3):
-        train_step(cfg, ws, state, method)
+        train_step(cfg, ws, state)
     assert state.teacher is None
     before = {k: v.clone() for k, v in state.student.state_dict().items()}
-    train_step(cfg, ws, state, method)  # hand-over: teacher = student, then one step and one EMA update
+    train_step(cfg, ws, state)  # hand-over: teacher = student, then one step and one EMA update
     after = state.student.state_dict()
     for name, t in state.teacher.state_dict().items():
         expected = 0.5 * before[name] + 0.5 * after[name] if t.is_floating_point() else after[name]
@@ -55,46 +55,51 @@ def test_tscs_promotes_into_the_labelled_pool_and_out_of_the_unlabelled_one() ->
         "smoke", method="3drest", label_ratio=0.2, burn_in_steps=0, tscs_threshold=0.0, tscs_max_share=1.0
     )
     ws = Workspace.for_config(cfg)
-    state = init_state(cfg, ws)
-    method = build_method(cfg.ssl)
-    n_lb, n_ulb = len(state.lb_stream.pool), len(state.ulb_stream.pool)
+    log = PseudoLabelLog()
+    state = init_state(cfg, ws, [log])
+    n_lb, n_ulb = len(state.lb_stream.positions), len(state.ulb_stream.positions)
     for _ in range(4):
-        train_step(cfg, ws, state, method)
-    promoted = set(state.pool.indices().tolist())
+        train_step(cfg, ws, state)
+    pool = state.method.tscs.pool
+    promoted = set(pool.indices().tolist())
     assert promoted, "threshold 0 must promote some pseudo-labels"
     # threshold 0: every pseudo-label with a non-empty teacher mask overlapping the student's is promoted
-    assert len(state.lb_stream.pool) == n_lb + len(promoted)
-    assert len(state.ulb_stream.pool) == n_ulb - len(promoted)
-    assert not promoted & set(state.ulb_stream.pool)
-    assert promoted <= set(state.lb_stream.pool)
-    log = state.pool.log()
-    assert len(log) == len(promoted) and (log["correl"] > 0.0).all()
+    assert len(state.lb_stream.positions) == n_lb + len(promoted)
+    assert len(state.ulb_stream.positions) == n_ulb - len(promoted)
+    assert not promoted & set(state.ulb_stream.positions)
+    assert promoted <= set(state.lb_stream.positions)
+    promotions = state.method.promotions()
+    assert len(promotions) == len(promoted) and (promotions["correl"] > 0.0).all()
     # the analysis columns of the pseudo-log: a promoted row's pseudo_sp is the size of the mask the pool stored
-    rows = [row for row in state.pseudo_log if row["promoted"]]
+    rows = [row for row in log.rows if row["promoted"]]
     assert len(rows) == len(promoted)
     for row in rows:
-        assert row["pseudo_sp"] == int(state.pool.mask_of(row["index"]).sum()) > 0
+        assert row["pseudo_sp"] == int(pool.mask_of(row["index"]).sum()) > 0
         assert 0.0 <= row["teacher_score"] <= 1.0 and 0.0 <= row["named_share"] <= 1.0
+    # the promotion log's hidden-truth IoU is the analysis log's, for the same pseudo-masks
+    truth = promotions_with_truth(state.method, ws).set_index("index")["true_iou"]
+    assert all(truth[row["index"]] == pytest.approx(row["true_iou"], abs=0) for row in rows)
 
 
 def test_patience_never_promotes_a_sample_at_its_first_encounter(monkeypatch) -> None:
     """tscs_patience 2: correl > s at two encounters in a row. With every correl 1, patience 1 promotes each
     sample at first sight and patience 2 at its second (one step sees a sample at most once)."""
-    from threedrest import train
+    from threedrest.semi import step as semi_step
 
-    monkeypatch.setattr(train.tscs, "consistency", lambda s_hard, *args: torch.ones(s_hard.shape[0]))
+    monkeypatch.setattr(semi_step.tscs, "consistency", lambda student_mask, *args: torch.ones(student_mask.shape[0]))
     base = {"method": "3drest", "label_ratio": 0.9, "burn_in_steps": 0, "tscs_threshold": 0.5, "steps": 40}
     first_sight = {}
     for patience in (1, 2):
         cfg = Config.from_flat("smoke", **base, tscs_patience=patience)
         ws = Workspace.for_config(cfg)
-        state = init_state(cfg, ws)
+        log = PseudoLabelLog()
+        state = init_state(cfg, ws, [log])
         for _ in range(20):  # the unlabelled pool (10 %, 31 samples, 4 a step) is seen about twice
-            train_step(cfg, ws, state, build_method(cfg.ssl))
+            train_step(cfg, ws, state)
         seen = {}
-        for row in state.pseudo_log:
+        for row in log.rows:
             seen.setdefault(row["index"], row["step"])
-        first_sight[patience] = [row["step"] == seen[row["index"]] for row in state.pseudo_log if row["promoted"]]
+        first_sight[patience] = [row["step"] == seen[row["index"]] for row in log.rows if row["promoted"]]
     assert len(first_sight[1]) == len(ws.ulb_positions) and all(first_sight[1])
     assert first_sight[2] and not any(first_sight[2])
 
@@ -103,15 +108,14 @@ def test_labelled_augmentation_draws_from_its_own_resumable_stream() -> None:
     cfg = Config.from_flat("smoke", method="supervised", label_ratio=0.2, lb_augment=True)
     ws = Workspace.for_config(cfg)
     a, b = init_state(cfg, ws), init_state(cfg, ws)
-    method = build_method(cfg.ssl)
-    train_step(cfg, ws, a, method)
-    train_step(cfg, ws, b, method)
+    train_step(cfg, ws, a)
+    train_step(cfg, ws, b)
     assert torch.equal(a.lb_aug_generator.get_state(), b.lb_aug_generator.get_state())
     assert not torch.equal(a.lb_aug_generator.get_state(), torch.Generator().manual_seed(0).get_state())
     plain_cfg = Config.from_flat("smoke", method="supervised", label_ratio=0.2, lb_augment=False)
     plain = init_state(plain_cfg, ws)
-    log_plain = train_step(plain_cfg, ws, plain, method)
-    log_aug = train_step(cfg, ws, init_state(cfg, ws), method)
+    log_plain = train_step(plain_cfg, ws, plain)
+    log_aug = train_step(cfg, ws, init_state(cfg, ws))
     assert log_plain["loss"] != log_aug["loss"]  # the labelled batch really was augmented
 
 
@@ -131,23 +135,21 @@ def test_tscs_sweep_mode_promotes_only_at_sweeps() -> None:
     )  # fmt: skip
     ws = Workspace.for_config(cfg)
     state = init_state(cfg, ws)
-    method = build_method(cfg.ssl)
-    logs = [train_step(cfg, ws, state, method) for _ in range(47)]
+    logs = [train_step(cfg, ws, state) for _ in range(47)]
     swept_at = [log["step"] for log in logs if "swept_promotions" in log]
     assert swept_at == [43, 46]  # every 3 steps after the hand-over (step 40), never at the hand-over itself
-    log = state.pool.log()
+    log = state.method.promotions()
     assert len(log) > 0 and set(log["step"]) <= {43, 46}
     assert sum(entry["swept_promotions"] for entry in logs if "swept_promotions" in entry) == len(log)
-    assert not set(state.pool.indices().tolist()) & set(state.ulb_stream.pool)
+    assert not set(log["index"]) & set(state.ulb_stream.positions)
 
 
-def _after_handover(cfg: Config):
+def _after_handover(cfg: Config, observers: list | None = None):
     ws = Workspace.for_config(cfg)
-    state = init_state(cfg, ws)
-    method = build_method(cfg.ssl)
+    state = init_state(cfg, ws, observers)
     while state.teacher is None:
-        train_step(cfg, ws, state, method)
-    return ws, state, method
+        train_step(cfg, ws, state)
+    return ws, state
 
 
 @pytest.mark.parametrize("pseudo_gate", ["none", "mentioned"])
@@ -157,11 +159,11 @@ def test_unlabelled_terms_never_read_the_hidden_target(monkeypatch, pseudo_gate:
     the sentence gate reads the sentence and the scene's classes, never the target."""
     import copy
 
-    from threedrest import train
+    from threedrest.semi import step as semi_step
 
     # Mean Teacher: every pseudo-label has weight 1, so a changed loss term cannot hide behind a zero weight
     cfg = Config.from_flat("smoke", method="mean_teacher", label_ratio=0.3, burn_in_steps=2, pseudo_gate=pseudo_gate)
-    ws, state, method = _after_handover(cfg)
+    ws, state = _after_handover(cfg, [PseudoLabelLog()])
     real_collate = ws.collate
 
     def other_target(samples):  # every sample now "refers" to superpoint 0 alone
@@ -174,31 +176,30 @@ def test_unlabelled_terms_never_read_the_hidden_target(monkeypatch, pseudo_gate:
         return batch
 
     decided = []  # the gate's own verdicts; the loop sees every other sample let through, so no weight is all 0
-    real_gate = train.gate.on_sentence
+    real_gate = semi_step.gate.on_sentence
 
     def recorded_gate(mask, named, sizes):
         verdict = real_gate(mask, named, sizes)
         decided.append(verdict.tolist())
         return verdict | (torch.arange(len(verdict)) % 2 == 0)
 
-    monkeypatch.setattr(train.gate, "on_sentence", recorded_gate)
+    monkeypatch.setattr(semi_step.gate, "on_sentence", recorded_gate)
     results = []
     for collate in (real_collate, other_target):
         twin = copy.deepcopy(state)
         monkeypatch.setattr(ws, "collate", collate)
-        loss, logs = train.unsupervised_terms(cfg, ws, twin, method)
-        results.append((loss.item(), logs["correl"], [r["weight"] for r in twin.pseudo_log]))
+        loss, logs = loop.unsupervised_loss(cfg, ws, twin)
+        results.append((loss.item(), logs["correl"], [r["weight"] for r in twin.observers[0].rows]))
     assert results[0][0] > 0 and results[0] == results[1]
-    assert len(decided) == (2 if pseudo_gate == "mentioned" else 0) and decided[:1] == decided[1:]
+    assert len(decided) == 2 and decided[:1] == decided[1:]  # computed either way; weighed only with the gate on
 
 
 def test_consistency_counts_only_superpoints_both_views_contain(monkeypatch) -> None:
-    from threedrest import train
     from threedrest.net import augment
     from threedrest.semi import tscs
 
     cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.3, burn_in_steps=2)
-    ws, state, method = _after_handover(cfg)
+    ws, state = _after_handover(cfg)
     seen = {}
     real_strong, real_consistency = augment.strong, tscs.consistency
 
@@ -207,13 +208,13 @@ def test_consistency_counts_only_superpoints_both_views_contain(monkeypatch) -> 
         seen["scene"], seen["student_view"] = batch.sp_mask.clone(), view.sp_mask.clone()
         return view
 
-    def consistency(s_hard, t_hard, sp_mask=None, sp_sizes=None):
+    def consistency(student_mask, teacher_mask, sp_mask=None, sp_sizes=None):
         seen["valid"] = sp_mask.clone()
-        return real_consistency(s_hard, t_hard, sp_mask, sp_sizes)
+        return real_consistency(student_mask, teacher_mask, sp_mask, sp_sizes)
 
     monkeypatch.setattr(augment, "strong", strong)
     monkeypatch.setattr(tscs, "consistency", consistency)
-    train.unsupervised_terms(cfg, ws, state, method)
+    loop.unsupervised_loss(cfg, ws, state)
     dropped = seen["valid"] != seen["student_view"]
     assert not dropped.any(), "superpoints the student's view dropped must not count as disagreement"
     assert (seen["scene"] & ~seen["student_view"]).any(), "the strong view dropped nothing: the test would be vacuous"
@@ -236,31 +237,31 @@ def test_promoted_share_keeps_the_ground_truth_in_every_labelled_batch() -> None
     )  # fmt: skip
     ws = Workspace.for_config(cfg)
     state = init_state(cfg, ws)
-    method = build_method(cfg.ssl)
     lb = set(ws.lb_positions)
     seen_promoted = 0
     for _ in range(44):
-        train_step(cfg, ws, state, method)
-    assert state.promoted_stream is not None and len(state.pool) > 0
-    assert set(state.lb_stream.pool) == lb  # ground truth only: promotions went to their own stream
-    assert set(state.promoted_stream.pool) == set(state.pool.indices().tolist())
-    from threedrest import train
+        train_step(cfg, ws, state)
+    tscs = state.method.tscs
+    assert tscs.stream is not None and len(tscs.pool) > 0
+    assert set(state.lb_stream.positions) == lb  # ground truth only: promotions went to their own stream
+    assert set(tscs.stream.positions) == set(tscs.pool.indices().tolist())
+    from threedrest.semi import tscs as tscs_module
 
     drawn = []
-    real_relabel = train.tscs.relabel
+    real_relabel = tscs_module.relabel
 
     def spy(batch, pool, positions):
         drawn.append(list(positions))
         return real_relabel(batch, pool, positions)
 
-    train.tscs.relabel = spy
+    tscs_module.relabel = spy
     try:
         for _ in range(3):
-            train.supervised_terms(cfg, ws, state)
+            loop.supervised_loss(cfg, ws, state)
     finally:
-        train.tscs.relabel = real_relabel
+        tscs_module.relabel = real_relabel
     for positions in drawn:
-        promoted_here = [p for p in positions if p in state.pool]
+        promoted_here = [p for p in positions if p in tscs.pool]
         seen_promoted += len(promoted_here)
         assert len(positions) == cfg.train.batch_size and len(promoted_here) <= 2
     assert seen_promoted >= 1
@@ -269,7 +270,6 @@ def test_promoted_share_keeps_the_ground_truth_in_every_labelled_batch() -> None
 def test_ulb_drop_sets_the_unlabelled_student_views_dropout_only(monkeypatch) -> None:
     """``ulb_drop`` is the superpoint dropout of the student's view of unlabelled samples; the labelled
     view keeps StrongAug's own."""
-    from threedrest import train
     from threedrest.net import augment
 
     drops = {}
@@ -281,8 +281,8 @@ def test_ulb_drop_sets_the_unlabelled_student_views_dropout_only(monkeypatch) ->
         return view
 
     cfg = Config.from_flat("smoke", method="3drest", label_ratio=0.3, burn_in_steps=2, lb_augment=True, ulb_drop=0.6)
-    ws, state, method = _after_handover(cfg)
-    monkeypatch.setattr(train.augment, "strong", strong)
-    train.train_step(cfg, ws, state, method)
+    ws, state = _after_handover(cfg)
+    monkeypatch.setattr(augment, "strong", strong)  # one module: the labelled and the unlabelled views
+    train_step(cfg, ws, state)
     assert set(drops) == {default.drop, 0.6}
     assert 0.45 < drops[0.6][0] < 0.75 and drops[default.drop][0] < 0.25

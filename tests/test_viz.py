@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 from threedrest.data.store import Scene
-from threedrest.predictions import Predictions
+from threedrest.train.predictions import Predictions
 from threedrest.viz import export, render, widgets
 
 

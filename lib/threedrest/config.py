@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from threedrest import registry
 from threedrest.io import stable_hash
 
 
@@ -135,7 +136,10 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class SSLConfig:
-    method: str = "3drest"  # "supervised", "mean_teacher", "refteacher", "3drest"
+    method: str = "3drest"  # a name of the method registry (threedrest/registry.py)
+    # the method's own options (``Method.options``), every one with its value: filled from the method's
+    # defaults when a config is built; flat keys (``--set p_cutoff=0.8``) like every other field
+    method_options: tuple[tuple[str, Any], ...] = ()
     # kit choice: supervised-only steps before the teacher is made (shared by all methods). Classroom val (10 %,
     # seeds 0 / 1), 400 -> 800 (a better first teacher, a shorter semi phase): 3DResT 32.2 / 32.0 -> 31.3 / 30.4,
     # Mean Teacher 27.6 / 28.1 -> 28.7 / 27.3, promotions 35 % -> 39 % right; 400 stays
@@ -259,13 +263,20 @@ class Config:
         """
         base = get_profile(profile).to_dict()
         owners = flat_keys()
+        method = str(overrides.get("method", base["ssl"]["method"]))
+        own = _method_options(method) if method in registry.names() else {}
+        chosen = dict(base["ssl"]["method_options"]) if method == base["ssl"]["method"] else {}
         for key, value in overrides.items():
+            if key in own:
+                chosen[key] = value
+                continue
             if key not in owners:
-                valid = ", ".join(sorted(owners))
+                valid = ", ".join(sorted([*owners, *own]))
                 raise ConfigError(f"unknown config key {key!r}; valid keys are: {valid}")
             section = owners[key]
             target = base if section == "" else base[section]
             target[key] = _coerce(key, value, _field_type(section, key))
+        base["ssl"]["method_options"] = chosen
         return cls.from_dict(base)
 
 
@@ -275,7 +286,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "split_by": ("description", "scene"),
     "text_encoder": ("minilm", "gru"),
     "device": ("cpu", "cuda"),
-    "method": ("supervised", "mean_teacher", "refteacher", "3drest"),
     "ema_buffers": ("copy", "average"),
     "tscs_mode": ("online", "sweep"),
     "tscs_rest": ("one", "zero"),
@@ -292,6 +302,8 @@ def flat_keys() -> dict[str, str]:
     owners = {f.name: "" for f in fields(Config) if f.name not in _SECTIONS}
     for section, sub_cls in _SECTIONS.items():
         for f in fields(sub_cls):
+            if f.name == "method_options":  # set through the options' own flat keys
+                continue
             assert f.name not in owners, f"flat key {f.name} is ambiguous"
             owners[f.name] = section
     return owners
@@ -339,7 +351,30 @@ def coerce(value: Any, kind: str, where: str) -> Any:
 
 
 def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    if key == "method_options":  # validated against the method in _build
+        return value
     return coerce(value, str(annotation), f"config key {key!r}")
+
+
+def _method_options(method: str) -> dict[str, Any]:
+    """A registered method's options and defaults (a ConfigError, not a crash, when its class is broken)."""
+    try:
+        return registry.options(method)
+    except Exception as err:  # an import error in a method's file names the method
+        raise ConfigError(f"method {method!r}: its class could not be loaded ({type(err).__name__}: {err})") from err
+
+
+def _resolve_options(method: str, given: Any) -> tuple[tuple[str, Any], ...]:
+    """Every option of ``method``, the given value or its default, typed like the default; sorted by name."""
+    pairs = dict(given.items() if isinstance(given, dict) else (tuple(p) for p in given or ()))
+    declared = _method_options(method)
+    unknown = sorted(set(pairs) - set(declared))
+    if unknown:
+        valid = ", ".join(sorted(declared)) or "none"
+        raise ConfigError(f"method {method!r} has no option(s) {unknown}; its options: {valid}")
+    values = {k: coerce(pairs.get(k, d), type(d).__name__, f"option {k!r} of method {method!r}")
+              for k, d in declared.items()}  # fmt: skip
+    return tuple(sorted(values.items()))
 
 
 def _build(cls: type, raw: dict[str, Any], section: str) -> Any:
@@ -350,6 +385,11 @@ def _build(cls: type, raw: dict[str, Any], section: str) -> Any:
             f"unknown key(s) {sorted(unknown)} in config section {section!r}; valid keys are: {', '.join(known)}"
         )
     values = {k: _coerce(k, v, known[k].type) for k, v in raw.items()}
+    if cls is SSLConfig:
+        method = values.get("method", SSLConfig.method)
+        if method not in registry.names():
+            raise ConfigError(f"config key 'method' is {method!r}; choose one of {registry.names()}")
+        values["method_options"] = _resolve_options(method, values.get("method_options", ()))
     obj = cls(**values)
     _validate(obj)
     return obj
@@ -437,7 +477,11 @@ def _paper() -> Config:
 
 
 # options added after results were committed, with the value that reproduces the earlier behaviour (Config.hash)
-HASH_NEUTRAL: dict[tuple[str, str], Any] = {("model", "sp_context_layers"): 0, ("ssl", "ulb_drop"): 0.1}
+HASH_NEUTRAL: dict[tuple[str, str], Any] = {
+    ("model", "sp_context_layers"): 0,
+    ("ssl", "ulb_drop"): 0.1,
+    ("ssl", "method_options"): (),
+}
 
 PROFILES = {"classroom": Config, "smoke": _smoke, "paper": _paper}
 
@@ -449,8 +493,12 @@ def get_profile(name: str) -> Config:
 
 
 def replace(cfg: Config, **overrides: Any) -> Config:
-    """A copy of ``cfg`` with flat keys changed (the config itself stays frozen)."""
-    return Config.from_flat(cfg.profile, **{**flatten(cfg), **overrides})
+    """A copy of ``cfg`` with flat keys changed (the config itself stays frozen); a new ``method`` drops the
+    old method's options."""
+    flat = flatten(cfg)
+    if overrides.get("method", cfg.ssl.method) != cfg.ssl.method:
+        flat = {k: v for k, v in flat.items() if k not in dict(cfg.ssl.method_options)}
+    return Config.from_flat(cfg.profile, **{**flat, **overrides})
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -465,12 +513,14 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def flatten(cfg: Config) -> dict[str, Any]:
+    """Every flat key with its value; the method's options appear as flat keys of their own."""
     flat: dict[str, Any] = {}
     for key, value in cfg.to_dict().items():
         if key in _SECTIONS:
             flat.update(value)
         elif key != "profile":
             flat[key] = value
+    flat.update(dict(flat.pop("method_options")))
     return flat
 
 

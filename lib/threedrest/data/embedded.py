@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from threedrest.config import DataConfig
 from threedrest.data import store
-from threedrest.data.scenes import generate_layout, sample_points, structure_objects
+from threedrest.data.generator.scenes import generate_layout, sample_points, structure_objects
 from threedrest.data.superpoints import oversegment, purity
 from threedrest.io import stable_hash
 from threedrest.paths import resolve
@@ -48,7 +48,7 @@ def scene_plan(cfg: DataConfig) -> list[tuple[str, str]]:
 
 def build_scene(scene_id: str, split: str, seed: np.random.SeedSequence, cfg: DataConfig) -> dict[str, Any]:
     """One scene end to end: layout, scan, label-free superpoints and checked descriptions."""
-    from threedrest.data.language import describe_scene
+    from threedrest.data.generator.language import describe_scene
 
     layout_seed, scan_seed, language_seed = seed.spawn(3)
     layout = generate_layout(scene_id, np.random.default_rng(layout_seed), cfg)

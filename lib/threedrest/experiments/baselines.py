@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from threedrest.data.language import target_class_of
 from threedrest.data.store import DatasetIndex
+from threedrest.data.words import target_class_of
 from threedrest.metrics import summarize
 
 

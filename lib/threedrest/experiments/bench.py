@@ -24,9 +24,9 @@ from threedrest.net.batching import ReferDataset, collate
 from threedrest.net.decoder import ReferModel
 from threedrest.net.features import MINILM_DIM, FeatureCache, superpoint_features
 from threedrest.paths import resolve
-from threedrest.semi.methods import build_method
-from threedrest.train import init_state, train_step
-from threedrest.workspace import Workspace
+from threedrest.train.loop import train_step
+from threedrest.train.state import init_state
+from threedrest.train.workspace import Workspace
 
 
 def time_cached_vs_recompute(cache: FeatureCache, uids: list[str], batch_size: int = 16,
@@ -64,11 +64,10 @@ def time_cached_vs_recompute(cache: FeatureCache, uids: list[str], batch_size: i
 
 
 def _timed_step(cfg: Config, ws: Workspace, state: Any) -> float:
-    method = build_method(cfg.ssl)
     if cfg.train.device == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    train_step(cfg, ws, state, method)
+    train_step(cfg, ws, state)
     if cfg.train.device == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start

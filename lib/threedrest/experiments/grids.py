@@ -15,21 +15,10 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from threedrest.config import Config, coerce, get_profile
-from threedrest.experiments.runs import (
-    DEFAULT_ROOT,
-    ORACLE_STEPS_FACTOR,
-    RunResult,
-    burn_in,
-    burn_in_path,
-    is_oracle,
-    load_run,
-    run,
-    run_dir_for,
-)
-from threedrest.semi.methods import ABLATION_ROWS, METHOD_SETTINGS
-
-MAIN_METHODS = ("supervised", "mean_teacher", "refteacher", "3drest")
+from threedrest import registry
+from threedrest.config import Config, coerce
+from threedrest.experiments.policy import ablation_rows, config_for
+from threedrest.experiments.runs import DEFAULT_ROOT, RunResult, burn_in, burn_in_path, load_run, run, run_dir_for
 
 
 def parse_list(text: str | Iterable[Any], kind: type = float) -> list[Any]:
@@ -39,43 +28,40 @@ def parse_list(text: str | Iterable[Any], kind: type = float) -> list[Any]:
 
 
 def configs(profile: str, seeds: Iterable[int], grid: Iterable[dict[str, Any]], **common: Any) -> list[Config]:
-    """One config per (grid point, seed), all from ``profile`` with ``common`` overrides; a method's
-    kit settings (``METHOD_SETTINGS``, e.g. RefTeacher's lambda_u 0.5) apply unless set explicitly."""
-    out = []
-    for point in grid:
-        settings = METHOD_SETTINGS.get(point.get("method", common.get("method", "")), {})
-        values = {**settings, **common, **point}
-        if "steps" not in values and is_oracle(values.get("method", ""), values.get("label_ratio", 0.0)):
-            values["steps"] = ORACLE_STEPS_FACTOR * get_profile(profile).train.steps
-        out += [Config.from_flat(profile, **{**values, "seed": seed}) for seed in seeds]
-    return out
+    """One config per (grid point, seed), all from ``profile`` with ``common`` overrides, through
+    ``policy.config_for`` (a method's defaults, e.g. RefTeacher's lambda_u 0.5, apply unless set)."""
+    return [config_for(profile, **{**common, **point, "seed": seed}) for point in grid for seed in seeds]
+
+
+def methods() -> tuple[str, ...]:
+    """Every registered method, in table order: the rows of the main table, the ratio curve and the variants."""
+    return registry.names()
+
+
+def teacher_methods() -> tuple[str, ...]:
+    """The registered methods that learn from a teacher (the sentence gate's study takes each of them)."""
+    return tuple(m for m in methods() if registry.method_class(m).uses_teacher)
 
 
 def main_grid(ratio: float) -> list[dict[str, Any]]:
-    """The headline table: every method at ``ratio`` plus the 100 % supervised oracle."""
-    return [{"method": m, "label_ratio": ratio} for m in MAIN_METHODS] + [{"method": "supervised", "label_ratio": 1.0}]
+    """The headline table: every registered method at ``ratio`` plus the 100 % supervised oracle."""
+    return [{"method": m, "label_ratio": ratio} for m in methods()] + [{"method": "supervised", "label_ratio": 1.0}]
 
 
-def ablation_grid(ratio: float) -> list[dict[str, Any]]:
-    """The four rows. With neither TSCS nor QDW, 3DResT's loss is exactly Mean Teacher's (every weight 1,
-    batch mean), so that row reuses the Mean Teacher runs instead of training them again. TSCS alone
-    discards what it does not promote (``tscs_rest``)."""
-    return [
-        {"method": "mean_teacher", "label_ratio": ratio}
-        if not (t or q)
-        else {"method": "3drest", "label_ratio": ratio, "tscs": t, "qdw": q}
-        for t, q in ABLATION_ROWS.values()
-    ]
-
-
-GATE_METHODS = ("mean_teacher", "refteacher", "3drest")  # the teacher methods, without and with the sentence gate
+def ablation_grid(ratio: float, method: str = "3drest") -> list[dict[str, Any]]:
+    """One point per ablation row of ``method`` (``policy.ablation_rows``: every on/off combination of its
+    components). 3DResT with neither TSCS nor QDW is exactly Mean Teacher's loss (every weight 1, batch mean),
+    so that row reuses the Mean Teacher runs; TSCS alone discards what it does not promote (``tscs_rest``)."""
+    return [{**row["point"], "label_ratio": ratio} for row in ablation_rows(method).values()]
 
 
 def gate_grid(ratio: float) -> list[dict[str, Any]]:
     """Every teacher method, without and with the sentence gate (``pseudo_gate``, semi/gate.py):
     how much of each method's gain survives when pseudo-labels on objects the sentence does not name are
     dropped for every method alike. The ungated rows are the main table's runs (same configs, reused)."""
-    return [{"method": m, "label_ratio": ratio, "pseudo_gate": g} for m in GATE_METHODS for g in ("none", "mentioned")]
+    return [
+        {"method": m, "label_ratio": ratio, "pseudo_gate": g} for m in teacher_methods() for g in ("none", "mentioned")
+    ]
 
 
 SCORE_METHODS = ("supervised", "refteacher", "3drest")  # trained with 3D-STMN's score loss and with score_on="all"
@@ -115,8 +101,10 @@ def sweep_grid(key: str, values: Iterable[Any], ratio: float) -> list[dict[str, 
     return [{"method": "3drest", "label_ratio": ratio, key: v} for v in values]
 
 
-def ratio_grid(ratios: Iterable[float], methods: Iterable[str] = MAIN_METHODS) -> list[dict[str, Any]]:
-    return [{"method": m, "label_ratio": r} for r in ratios for m in methods if not (r == 1.0 and m != "supervised")]
+def ratio_grid(ratios: Iterable[float], names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Every method (default: every registered one) at every ratio; at 100 % only the supervised oracle."""
+    names = list(methods() if names is None else names)
+    return [{"method": m, "label_ratio": r} for r in ratios for m in names if not (r == 1.0 and m != "supervised")]
 
 
 def _run_in_worker(cfg_dict: dict[str, Any], root: str, force: bool) -> str:
@@ -153,7 +141,7 @@ def run_many(
     unique = list(dict.fromkeys(cfgs))
     todo = [c for c in unique if force or not (run_dir_for(c, root) / "summary.json").exists()]
     if todo:
-        from threedrest.workspace import Workspace
+        from threedrest.train.workspace import Workspace
 
         # build every benchmark's caches once, before forking workers (two workers needing the same missing
         # cache would both pre-train its backbone: same bytes, twice the minutes)

@@ -1,5 +1,5 @@
 """One semi-supervised step under the microscope (notebook 03): a finished run's teacher and student on
-one unlabelled batch, as the training loop sees it (``train.unlabelled_step``).
+one unlabelled batch, as the training loop sees it (``train.loop.next_semi_step``).
 
 The notebook calls the paper's pieces itself (``semi.tscs.select``, ``semi.qdw.weights``,
 ``semi.ema.update_teacher``); this module only loads the run, tabulates the batch and draws it.
@@ -17,8 +17,9 @@ from threedrest.config import Config
 from threedrest.experiments.runs import RunResult
 from threedrest.metrics import point_iou_from_superpoints
 from threedrest.semi.ema import make_teacher
-from threedrest.train import TrainState, UnlabelledStep, init_state
-from threedrest.workspace import Workspace
+from threedrest.semi.step import SemiStep
+from threedrest.train.state import TrainState, init_state
+from threedrest.train.workspace import Workspace
 
 MASK_COLOURS = {"truth": "#e6b800", "teacher": "#d6449b", "student": "#1fa8c9"}  # the 3D views' yellow/pink/cyan
 
@@ -45,25 +46,25 @@ def load_state(result: RunResult) -> tuple[Config, Workspace, TrainState]:
     return cfg, ws, state
 
 
-def step_table(step: UnlabelledStep, promote: Tensor, weights: Tensor) -> pd.DataFrame:
+def step_table(step: SemiStep, promote: Tensor, weights: Tensor) -> pd.DataFrame:
     """One row per unlabelled sample: its consistency, the TSCS decision, its QDW weight and loss.
 
     ``true_iou`` (the teacher mask against the hidden ground truth) is for reading only: no
     decision of the method uses it.
     """
     batch = step.batch
-    t_hard = step.t_hard.cpu()
-    true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes.cpu(), batch.sp_target_count.cpu(),
+    teacher_mask = step.teacher_mask.cpu()
+    true_iou = point_iou_from_superpoints(teacher_mask, batch.sp_sizes.cpu(), batch.sp_target_count.cpu(),
                                           batch.n_target.cpu())  # fmt: skip
     return pd.DataFrame(
         {
             "uid": batch.uids,
-            "teacher_sp": t_hard.sum(1).tolist(),
-            "student_sp": step.s_hard.cpu().sum(1).tolist(),
+            "teacher_sp": teacher_mask.sum(1).tolist(),
+            "student_sp": step.student_mask.cpu().sum(1).tolist(),
             "correl": step.correl.detach().cpu().double().numpy(),
             "promoted": promote.cpu().bool().numpy(),
             "weight": weights.detach().cpu().double().numpy(),
-            "loss": step.terms.per_sample_loss.detach().cpu().double().numpy(),
+            "loss": step.per_sample_loss.detach().cpu().double().numpy(),
             "true_iou": true_iou.double().numpy(),
         }
     )
@@ -78,15 +79,15 @@ def pick_samples(correl: Tensor, k: int = 3) -> list[int]:
     return [order[i] for i in dict.fromkeys(picks.tolist())]
 
 
-def plot_step_masks(step: UnlabelledStep, table: pd.DataFrame, rows: list[int]) -> plt.Figure:
+def plot_step_masks(step: SemiStep, table: pd.DataFrame, rows: list[int]) -> plt.Figure:
     """Top-down view of superpoint centroids (dot area ~ points) for each picked sample: the hidden
     truth, the teacher's pseudo-mask (weak view) and the student's mask (strong view), titled with
     correl, the TSCS decision and the QDW weight from ``table`` (``step_table``)."""
     batch = step.batch
     masks = {
         "truth": (batch.sp_target.cpu() >= 0.5) & batch.sp_mask.cpu(),
-        "teacher": step.t_hard.cpu().bool(),
-        "student": step.s_hard.cpu().bool(),
+        "teacher": step.teacher_mask.cpu().bool(),
+        "student": step.student_mask.cpu().bool(),
     }
     fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)), squeeze=False)
     for r, b in enumerate(rows):

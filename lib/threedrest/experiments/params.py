@@ -17,6 +17,7 @@ from typing import Any
 
 from threedrest.config import Config, ConfigError, get_profile
 from threedrest.experiments import grids
+from threedrest.experiments.policy import config_for
 from threedrest.paths import resolve
 
 # notebook parameter -> the value that means "the profile's"
@@ -40,8 +41,9 @@ class Setup:
     overrides: dict[str, Any] = field(default_factory=dict)  # flat config keys the user set
 
     def config(self, **flat: Any) -> Config:
-        """The profile's config with the user's overrides, then ``flat`` (e.g. ``method="3drest"``)."""
-        return Config.from_flat(self.profile, **{**self.overrides, **flat})
+        """The profile's config with the user's overrides, then ``flat`` (e.g. ``method="refteacher"``), through
+        ``policy.config_for`` as every grid's (the method's defaults apply)."""
+        return config_for(self.profile, **{**self.overrides, **flat})
 
     def configs(self, seeds: Iterable[int], grid: Iterable[dict[str, Any]]) -> list[Config]:
         """``grids.configs`` from the profile with the user's overrides (one config per point and seed)."""

@@ -32,15 +32,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 
-from threedrest import distributed, numerics
-from threedrest.config import Config, ConfigError, SSLConfig, flatten, get_profile, parse_overrides
-from threedrest.evaluate import metric_rows
+from threedrest import distributed, numerics, registry
+from threedrest.config import Config, SSLConfig, flatten, parse_overrides
+from threedrest.experiments.analysis import PseudoLabelLog, promotions_with_truth
+from threedrest.experiments.policy import config_for, run_label
 from threedrest.io import atomic_torch_save, atomic_write_csv, atomic_write_json, package_versions
-from threedrest.semi.methods import method_label
-from threedrest.train import TrainState, final_evaluations, fit, history_frame, init_state
-from threedrest.workspace import Workspace
+from threedrest.train import checkpoint
+from threedrest.train.evaluate import metric_rows
+from threedrest.train.loop import final_evaluations, fit, history_frame
+from threedrest.train.state import TrainState, init_state
+from threedrest.train.workspace import Workspace
 
 DEFAULT_ROOT = Path("results/runs")
 
@@ -59,39 +61,6 @@ class RunResult:
 
     def flat_config(self) -> dict[str, Any]:
         return flatten(self.config())
-
-
-# The 100 % oracle trains ORACLE_STEPS_FACTOR times the profile's steps (grids.configs applies it): with ten times
-# the labels its val curve is still rising where the 10 % model's has flattened. Classroom, seed 0, val mIoU
-# (backbone 1,600): 4,800 steps reach 44.3, their last six evaluations 43.2, 44.3, 43.5, 44.3, 44.0, 43.8 (flat),
-# so 3 x 1,800 = 5,400 steps. (Backbone 800: 2,400 steps 36.1 and still rising; 4,800 steps 41.7, 41.1, 41.2.)
-ORACLE_STEPS_FACTOR = 3
-
-
-def is_oracle(method: str, label_ratio: Any) -> bool:
-    """The 100 % supervised run, which trains ORACLE_STEPS_FACTOR times its profile's steps. ``label_ratio`` may be
-    a notebook's raw literal: it is read only for a supervised run, so a bad one reaches Config's own error."""
-    return method == "supervised" and float(label_ratio) == 1.0
-
-
-def profile_steps(cfg: Config) -> int | None:
-    """The schedule ``cfg``'s profile gives its run: the profile's steps, the oracle's ORACLE_STEPS_FACTOR times
-    (None for a profile the kit does not know)."""
-    try:
-        steps = get_profile(cfg.profile).train.steps
-    except ConfigError:
-        return None
-    return steps * (ORACLE_STEPS_FACTOR if is_oracle(cfg.ssl.method, cfg.data.label_ratio) else 1)
-
-
-def run_label(cfg: Config) -> str:
-    """The run's name in tables and ``runs.csv``: ``method_label``, plus ``-<steps>steps`` when the run trains
-    another schedule than its profile gives it (04's schedule rows), so such runs never mix into the profile's rows."""
-    label = method_label(cfg.ssl, cfg.model)
-    expected = profile_steps(cfg)
-    if expected is not None and cfg.train.steps != expected:
-        label += f"-{cfg.train.steps}steps"
-    return label
 
 
 def run_dir_for(cfg: Config, root: str | Path = DEFAULT_ROOT) -> Path:
@@ -122,60 +91,33 @@ def burn_in(cfg: Config, root: str | Path = DEFAULT_ROOT, force: bool = False, p
     # from it, and they would make the shared file differ between two otherwise identical machines
     state.history = [{**row, "seconds": float("nan")} for row in state.history]
     path.parent.mkdir(parents=True, exist_ok=True)
-    _save_checkpoint(path, state, b.hash())
+    checkpoint.save(path, state, b.hash())
     return path
 
 
-def _continue_from_burn_in(cfg: Config, ws: Workspace, root: str | Path) -> TrainState | None:
+def _continue_from_burn_in(cfg: Config, ws: Workspace, root: str | Path, log: PseudoLabelLog) -> TrainState | None:
     """A fresh state for ``cfg`` advanced to the end of its shared burn-in (None: train it in the run)."""
     if cfg.ssl.burn_in_steps <= 0 or distributed.world_size() > 1:  # torchrun ranks train it themselves
         return None
     expected = burn_in_config(cfg).hash()
     path = burn_in(cfg, root)
     try:
-        return _read_state(path, init_state(cfg, ws), expected)
+        return checkpoint.read(path, init_state(cfg, ws, [log]), expected)
     except Exception as err:  # an unreadable burn-in is trained again once, like a bad checkpoint
         warnings.warn(f"{path}: unreadable burn-in ({type(err).__name__}: {err}); training it again", stacklevel=2)
-        return _read_state(burn_in(cfg, root, force=True), init_state(cfg, ws), expected)
+        return checkpoint.read(burn_in(cfg, root, force=True), init_state(cfg, ws, [log]), expected)
 
 
-def _save_checkpoint(path: Path, state: TrainState, cfg_hash: str = "") -> None:
-    if not distributed.is_main():  # every rank holds the same state; rank 0 writes it
-        return
-    atomic_torch_save(
-        path,
-        {
-            "step": state.step,
-            "student": state.student.state_dict(),
-            "teacher": None if state.teacher is None else state.teacher.state_dict(),
-            "optimizer": state.optimizer.state_dict(),
-            "scheduler": state.scheduler.state_dict(),
-            "lb_stream": state.lb_stream.state_dict(),
-            "ulb_stream": None if state.ulb_stream is None else state.ulb_stream.state_dict(),
-            "promoted_stream": None if state.promoted_stream is None else state.promoted_stream.state_dict(),
-            "aug_generator": state.aug_generator.get_state(),
-            "lb_aug_generator": state.lb_aug_generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,  # dropout on cuda
-            "pool": state.pool.state_dict(),
-            "best": state.best,
-            "history": state.history,
-            "pseudo_log": state.pseudo_log,
-            "config_hash": cfg_hash,
-        },
-    )
-
-
-def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState | None:
+def _load_checkpoint(path: Path, cfg: Config, ws: Workspace, log: PseudoLabelLog) -> TrainState | None:
     """The saved state, or None (start afresh) when the file is unreadable or belongs to another config.
 
     Policy: a bad checkpoint warns, naming the file and the reason, and the run restarts from step 0
     (runs are deterministic, so only time is lost); the file is kept aside as ``checkpoint.pt.corrupt``
     (by ``run``). Checkpoints are written atomically, so this means outside damage, not a crash.
     """
-    state = init_state(cfg, ws)  # outside the try: a config error is not a corrupted checkpoint
+    state = init_state(cfg, ws, [log])  # outside the try: a config error is not a corrupted checkpoint
     try:
-        _read_state(path, state, cfg.hash())
+        checkpoint.read(path, state, cfg.hash())
     except Exception as err:  # any unreadable checkpoint is handled the same way
         if distributed.is_main():
             warnings.warn(
@@ -185,40 +127,6 @@ def _load_checkpoint(path: Path, cfg: Config, ws: Workspace) -> TrainState | Non
             )
         return None
     return state
-
-
-def _read_state(path: Path, state: TrainState, config_hash: str) -> TrainState:
-    """``state`` advanced to the checkpoint at ``path``, which must belong to ``config_hash``; raises otherwise."""
-    # RNG states must stay CPU ByteTensors: load on CPU, load_state_dict moves weights to the device
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if ckpt.get("config_hash", config_hash) != config_hash:
-        raise ValueError(f"saved for config {ckpt['config_hash']}, not {config_hash}")
-    _restore(ckpt, state)
-    return state
-
-
-def _restore(ckpt: dict[str, Any], state: TrainState) -> None:
-    from threedrest.semi.ema import make_teacher
-
-    state.step = int(ckpt["step"])
-    state.student.load_state_dict(ckpt["student"])
-    if ckpt["teacher"] is not None:
-        state.teacher = make_teacher(state.student)
-        state.teacher.load_state_dict(ckpt["teacher"])
-    state.optimizer.load_state_dict(ckpt["optimizer"])
-    state.scheduler.load_state_dict(ckpt["scheduler"])
-    state.lb_stream.load_state_dict(ckpt["lb_stream"])
-    if state.ulb_stream is not None and ckpt["ulb_stream"] is not None:
-        state.ulb_stream.load_state_dict(ckpt["ulb_stream"])
-    if state.promoted_stream is not None and ckpt.get("promoted_stream") is not None:
-        state.promoted_stream.load_state_dict(ckpt["promoted_stream"])
-    state.aug_generator.set_state(ckpt["aug_generator"])
-    state.lb_aug_generator.set_state(ckpt["lb_aug_generator"])
-    torch.set_rng_state(ckpt["torch_rng"])
-    if ckpt.get("cuda_rng") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
-    state.pool.load_state_dict(ckpt["pool"])
-    state.best, state.history, state.pseudo_log = ckpt["best"], ckpt["history"], ckpt["pseudo_log"]
 
 
 def run(
@@ -257,24 +165,25 @@ def run(
         atomic_write_json(run_dir / "versions.json", {**package_versions(), "numerics": numerics.settings()})
         atomic_write_json(run_dir / "labelled_split.json", {"seed": cfg.seed, "uids": ws.lb_uids})
         distributed.barrier()
-    state = None
+    state, log = None, PseudoLabelLog()
     if resume and not force and ckpt_path.exists():
-        state = _load_checkpoint(ckpt_path, cfg, ws)
+        state = _load_checkpoint(ckpt_path, cfg, ws, log)
         distributed.barrier()  # every rank has read the file before rank 0 moves a bad one aside
         if state is None and main:
             ckpt_path.replace(ckpt_path.with_name(ckpt_path.name + ".corrupt"))
         elif state is not None and main:
             print(f"resuming {run_dir} from step {state.step}", file=sys.stderr)
     if state is None and shared_burn_in:
-        state = _continue_from_burn_in(cfg, ws, root)
+        state = _continue_from_burn_in(cfg, ws, root, log)
     start = time.perf_counter()
     state = fit(
         cfg,
         ws,
         progress=progress,
         state=state,
-        on_checkpoint=lambda s: _save_checkpoint(ckpt_path, s, cfg.hash()),
+        on_checkpoint=lambda s: checkpoint.save(ckpt_path, s, cfg.hash()),
         checkpoint_every=checkpoint_every,
+        observers=[log],
     )
     train_seconds = time.perf_counter() - start
     distributed.assert_same_weights(state.student, "student")
@@ -292,8 +201,9 @@ def run(
     metrics = pd.DataFrame(rows)
     atomic_write_csv(run_dir / "metrics.csv", metrics)
     atomic_write_csv(run_dir / "history.csv", history_frame(state))
-    atomic_write_csv(run_dir / "pseudo_log.csv", pd.DataFrame(state.pseudo_log))
-    atomic_write_csv(run_dir / "promotions.csv", state.pool.log())
+    atomic_write_csv(run_dir / "pseudo_log.csv", log.frame())
+    promotions = promotions_with_truth(state.method, ws)
+    atomic_write_csv(run_dir / "promotions.csv", promotions)
     atomic_torch_save(run_dir / "model.pt", {name: best["state"] for name, best in state.best.items()})
     summary = {
         **keys,
@@ -302,7 +212,7 @@ def run(
         "train_seconds": train_seconds,
         "best_step": {name: best["step"] for name, best in state.best.items()},
         "n_labelled": len(ws.lb_uids),
-        "n_promoted": len(state.pool),
+        "n_promoted": len(promotions),
         "test_miou": {m: float(metrics.query("split == 'test' and subset == 'overall' and model == @m")["miou"].iloc[0])
                       for m in metrics["model"].unique()},
     }  # fmt: skip
@@ -336,7 +246,7 @@ def load_run(run_dir: str | Path) -> RunResult:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m threedrest train", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="classroom")
-    parser.add_argument("--method", default=None, help="supervised, mean_teacher, refteacher or 3drest")
+    parser.add_argument("--method", default=None, help=f"one of the registry: {', '.join(registry.names())}")
     parser.add_argument("--ratio", type=float, default=None, help="labelled fraction of train, in (0, 1]")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--device", default=None, help="cpu or cuda")
@@ -351,7 +261,7 @@ def main(argv: list[str]) -> int:
             overrides[key] = value
     if args.device is not None:
         overrides["device"] = args.device
-    cfg = Config.from_flat(args.profile, **overrides)
+    cfg = config_for(args.profile, **overrides)
     distributed.init_from_env(cfg.train.device)  # torchrun: join the process group (gloo/nccl)
     main_rank = distributed.is_main()
     try:

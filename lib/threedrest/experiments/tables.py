@@ -15,10 +15,10 @@ import pandas as pd
 
 from threedrest.config import Config
 from threedrest.experiments import report
-from threedrest.experiments.grids import GATE_METHODS, SCHEDULE_METHODS, SCORE_METHODS
+from threedrest.experiments.grids import SCHEDULE_METHODS, SCORE_METHODS, teacher_methods
+from threedrest.experiments.policy import GATED_SUFFIX, SCORE_ALL_SUFFIX, ablation_rows
 from threedrest.experiments.runs import RunResult
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
-from threedrest.semi.methods import ABLATION_ROWS, GATED_SUFFIX, SCORE_ALL_SUFFIX
 
 RUN_COLUMNS = [
     "method",
@@ -105,12 +105,12 @@ def mean_std_table(summary: pd.DataFrame, keys: tuple[str, ...] = ("method", "la
     table = summary[list(keys)].copy()
     for m in METRICS:
         std = summary[f"{m}_std"].fillna(np.nan)
-        table[m] = [_mean_std(mu, sd) for mu, sd in zip(summary[f"{m}_mean"], std, strict=True)]
+        table[m] = [mean_std_cell(mu, sd) for mu, sd in zip(summary[f"{m}_mean"], std, strict=True)]
     table["seeds"] = summary["seeds"]
     return table
 
 
-def _mean_std(mu: float, sd: float) -> str:
+def mean_std_cell(mu: float, sd: float) -> str:
     """A table cell: "mean ± std", or the mean alone where the std is undefined (one seed)."""
     return f"{mu:.2f} ± {sd:.2f}" if np.isfinite(sd) else f"{mu:.2f}"
 
@@ -151,13 +151,15 @@ def gain_over(
             "method_std": float(a["miou_std"].iloc[0]), "baseline_std": float(b["miou_std"].iloc[0])}  # fmt: skip
 
 
-def ablation_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
-    """The four TSCS x QDW rows, in the paper's order, with check marks."""
-    part = df[df["method"].isin(list(ABLATION_ROWS)) & (df["model"] == model)]
+def ablation_table(df: pd.DataFrame, model: str = "student", method: str = "3drest") -> pd.DataFrame:
+    """The ablation rows of ``method`` (3DResT: TSCS x QDW), in the paper's order, a yes/no column per component."""
+    rows = ablation_rows(method)
+    part = df[df["method"].isin(list(rows)) & (df["model"] == model)]
     table = results_table(part, keys=("method",))
-    table.insert(1, "TSCS", [("yes" if ABLATION_ROWS[m][0] else "no") for m in table["method"]])
-    table.insert(2, "QDW", [("yes" if ABLATION_ROWS[m][1] else "no") for m in table["method"]])
-    order = {m: i for i, m in enumerate(ABLATION_ROWS)}
+    components = next(iter(rows.values()))["components"]
+    for i, name in enumerate(components, start=1):
+        table.insert(i, name, [("yes" if rows[m]["components"][name] else "no") for m in table["method"]])
+    order = {m: i for i, m in enumerate(rows)}
     return table.sort_values("method", key=lambda col: col.map(order)).reset_index(drop=True)
 
 
@@ -175,7 +177,7 @@ def _with_and_without(
 
 def gate_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
     """Each teacher method without and then with the sentence gate (``gate_grid``), with a gate column."""
-    return _with_and_without(df, model, GATE_METHODS, GATED_SUFFIX, "gate", ("no", "yes"))
+    return _with_and_without(df, model, teacher_methods(), GATED_SUFFIX, "gate", ("no", "yes"))
 
 
 def score_table(df: pd.DataFrame, model: str = "student") -> pd.DataFrame:
@@ -247,7 +249,7 @@ def schedule_table(df: pd.DataFrame, results: list[RunResult], model: str = "stu
         for split in ("val", "test"):
             for method, name in (("supervised", "supervised"), ("3drest", "3DResT")):
                 values = group[f"{method} {split}"]
-                row[f"{name} {split}"] = _mean_std(values.mean(), values.std())
+                row[f"{name} {split}"] = mean_std_cell(values.mean(), values.std())
             gain = group[f"3drest {split}"] - group[f"supervised {split}"]
             row[f"gain {split}"] = round(float(gain.mean()), 2)
             row[f"gain {split} per seed"] = " / ".join(f"{g:+.2f}" for g in gain)

@@ -1,10 +1,11 @@
 """``python -m threedrest variants``: does the gain survive benchmarks generated with other settings?
 
 A gain that appears on one generated benchmark and vanishes on its sibling is not the paper's
-effect. This trains the supervised baseline and 3DResT (student, 3 seeds, the profile's label ratio)
-on each variant of the embedded benchmark below and writes, beside the main table, one row per
-variant with both means, the gain and the gain of every seed (``results/tables/variants.csv``;
-the runs' rows in ``variants_runs.csv``).
+effect. This trains every registered method (student, the profile's label ratio) on each variant of
+the embedded benchmark below: supervised and 3DResT with every seed, the other methods with
+``other_seeds`` (all seeds unless fewer are asked for), and writes, beside the main table, one row
+per variant with each method's mean, 3DResT's gain over supervised and the gain of every seed
+(``results/tables/variants.csv``; the runs' rows in ``variants_runs.csv``).
 Variants change only the generator's settings (seed, objects per room, share of small things),
 never the split, the metric or the model; each has its own cache and its own runs (config hash).
 """
@@ -38,12 +39,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "relation_mix": "left_right 7, near 8",
     },
 }
-VARIANT_METHODS = ("supervised", "3drest")
+PAIRED = ("supervised", "3drest")  # the gain each seed is paired on
 
 
 def variant_configs(profile: str, seeds: list[int], names: list[str], label_ratio: float = 0.0,
-                    **common: Any) -> dict[str, list[Config]]:  # fmt: skip
-    """Per variant: supervised and 3DResT at ``label_ratio`` (0: the profile's), one config per seed.
+                    other_seeds: list[int] | None = None, **common: Any) -> dict[str, list[Config]]:  # fmt: skip
+    """Per variant: every registered method at ``label_ratio`` (0: the profile's), supervised and 3DResT with
+    ``seeds``, the others with ``other_seeds`` (None: ``seeds`` too), one config per seed.
 
     ``common`` holds the user's flat overrides (a notebook's ``setup.overrides``); a variant's own
     generator settings win over them, and "main" is ``common`` itself, so its runs are the main table's.
@@ -52,14 +54,21 @@ def variant_configs(profile: str, seeds: list[int], names: list[str], label_rati
     if unknown:
         raise ValueError(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
     ratio = label_ratio or get_profile(profile).data.label_ratio
-    grid = [{"method": m, "label_ratio": ratio} for m in VARIANT_METHODS]
+    paired = [{"method": m, "label_ratio": ratio} for m in PAIRED]
+    others = [{"method": m, "label_ratio": ratio} for m in grids.methods() if m not in PAIRED]
+    other_seeds = seeds if other_seeds is None else other_seeds
     dataset = common.get("dataset") or get_profile(profile).data.dataset
     if dataset != "embedded" and names != ["main"]:  # real scans have no generator to vary
         skipped = [n for n in names if n != "main"]
         warnings.warn(f"variants {skipped} change the embedded generator; with dataset {dataset!r} only 'main' "
                       "runs", stacklevel=2)  # fmt: skip
         names = ["main"] if "main" in names else []
-    return {name: grids.configs(profile, seeds, grid, **{**common, **VARIANTS[name]}) for name in names}
+    out = {}
+    for name in names:
+        settings = {**common, **VARIANTS[name]}
+        out[name] = grids.configs(profile, seeds, paired, **settings) + grids.configs(profile, other_seeds, others,
+                                                                                      **settings)  # fmt: skip
+    return out
 
 
 def _paired(rows: pd.DataFrame, model: str) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -71,18 +80,21 @@ def _paired(rows: pd.DataFrame, model: str) -> tuple[pd.Series, pd.Series, pd.Se
 
 
 def variants_table(rows_by_variant: dict[str, pd.DataFrame], model: str = "student") -> pd.DataFrame:
-    """One row per variant: supervised and 3DResT test mIoU (mean ± std), the gain, each seed's gain."""
+    """One row per variant: each method's test mIoU (mean ± std, the number of seeds where it differs from the
+    paired ones), 3DResT's gain over supervised and each seed's gain."""
     out = []
     for name, rows in rows_by_variant.items():
+        part = rows[(rows["split"] == "test") & (rows["subset"] == "overall") & (rows["model"] == model)]
         sup, ssl, per_seed = _paired(rows, model)
-        out.append({
-            "variant": name,
-            "supervised mIoU": f"{sup.mean():.2f} ± {sup.std():.2f}",
-            f"3DResT {model} mIoU": f"{ssl.mean():.2f} ± {ssl.std():.2f}",
-            "gain": round(float(ssl.mean() - sup.mean()), 2),
-            "gain per seed": " / ".join(f"{g:+.2f}" for g in per_seed),
-            "seeds": len(per_seed),
-        })  # fmt: skip
+        row: dict[str, Any] = {"variant": name}
+        for method in dict.fromkeys([*grids.methods(), *part["method"]]):
+            values = part[part["method"] == method]["miou"]
+            if len(values):
+                seeds = "" if len(values) == len(per_seed) else f" ({len(values)} seed{'s' * (len(values) > 1)})"
+                row[f"{method} mIoU"] = tables.mean_std_cell(values.mean(), values.std()) + seeds
+        row.update({"3DResT gain": round(float(ssl.mean() - sup.mean()), 2),
+                    "gain per seed": " / ".join(f"{g:+.2f}" for g in per_seed), "seeds": len(per_seed)})  # fmt: skip
+        out.append(row)
     return pd.DataFrame(out)
 
 
@@ -107,8 +119,10 @@ def write_variants_table(rows: dict[str, pd.DataFrame], results_dir: str | Path,
                          n_seeds: int) -> pd.DataFrame:  # fmt: skip
     """``tables/variants.{csv,md}`` (one caption, whether the notebook or the command wrote it)."""
     table = variants_table(rows)
-    caption = (f"3DResT against supervised on generated benchmark variants: test, {label_ratio:.1%} labels, "
-               f"student, mean ± std over {n_seeds} seeds; the gain per seed is paired.")  # fmt: skip
+    caption = (
+        f"Every method on generated benchmark variants: test, {label_ratio:.1%} labels, student, mean ± std "
+        f"over {n_seeds} seeds (fewer where a cell says so); 3DResT's gain over supervised is paired by seed."
+    )
     tables.write_table(table, "variants", results_dir, caption)
     return table
 
@@ -132,6 +146,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m threedrest variants", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="classroom")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--other-seeds", default=None, help="seeds of the methods other than supervised and 3DResT")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {list(VARIANTS)}")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="results", help="results folder (runs go to <out>/runs)")
@@ -139,7 +154,10 @@ def main(argv: list[str]) -> int:
     out = resolve(args.out)
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
     seeds = grids.parse_list(args.seeds, int)
-    rows = run_variants(variant_configs(args.profile, seeds, names), out, out / "runs", args.workers)
+    others = None if args.other_seeds is None else grids.parse_list(args.other_seeds, int)
+    rows = run_variants(
+        variant_configs(args.profile, seeds, names, other_seeds=others), out, out / "runs", args.workers
+    )
     table = write_variants_table(rows, out, get_profile(args.profile).data.label_ratio, len(seeds))
     print(table.to_string(index=False))
     return 0

@@ -61,7 +61,7 @@ class ReferDataset(torch.utils.data.Dataset):
 
     def __init__(self, index: DatasetIndex, feature_cache: FeatureCache, uids: list[str], text_encoder: str,
                  max_words: int | None = None):  # fmt: skip
-        from threedrest.data.language import mentioned_classes
+        from threedrest.data.words import mentioned_classes
 
         if text_encoder not in ("minilm", "gru"):
             raise ValueError(f"text_encoder must be 'minilm' or 'gru', got {text_encoder!r}")

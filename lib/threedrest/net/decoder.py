@@ -241,7 +241,7 @@ class ReferModel(nn.Module):
         return folded, bias.unsqueeze(-1), torch.sigmoid(self.score(root)).squeeze(-1)
 
 
-def forward(model: nn.Module, batch: Batch, amp: bool = False) -> ModelOutput:
+def apply_model(model: nn.Module, batch: Batch, amp: bool = False) -> ModelOutput:
     """The model on a batch; with ``amp`` (cuda) under bf16 autocast, outputs back in float32 for the losses."""
     if not amp:
         return model(batch)
@@ -253,4 +253,4 @@ def forward(model: nn.Module, batch: Batch, amp: bool = False) -> ModelOutput:
     return ModelOutput(**as_float)
 
 
-__all__ = ["PAD_LOGIT", "ModelOutput", "ReferModel", "forward", "mask2former_allowed"]
+__all__ = ["PAD_LOGIT", "ModelOutput", "ReferModel", "apply_model", "mask2former_allowed"]

@@ -1,11 +1,11 @@
-"""The EMA teacher: a few small pure functions (STYLE habits 6 and 7).
+"""The EMA teacher: a few small pure functions.
 
 3DResT: the teacher follows the student by exponential moving average,
 
     theta_t <- a * theta_t + (1 - a) * theta_s,
 
-after a burn-in on labelled data ending with a hand-over (the student is copied into the teacher,
-i.e. one update with a = 0). Parameters are walked with ``parameters()``/``buffers()`` in module
+after a burn-in on labelled data ending with a hand-over: ``make_teacher`` copies the student
+exactly (one update with a = 0). Parameters are walked with ``parameters()``/``buffers()`` in module
 order, never through ``state_dict`` key slicing (unbiased-teacher's ``key[7:]``).
 """
 
@@ -63,14 +63,6 @@ def update_teacher(teacher: nn.Module, student: nn.Module, momentum: float, buff
             t.copy_(s)
 
 
-@torch.no_grad()
-def copy_student(teacher: nn.Module, student: nn.Module) -> None:
-    """Hand-over: the teacher becomes an exact copy of the student (parameters and buffers)."""
-    for what in ("parameters", "buffers"):
-        for t, s in _pairs(teacher, student, what):
-            t.copy_(s)
-
-
 def phase(step: int, burn_in_steps: int) -> Phase:
     """Which part of training ``step`` (0-based) belongs to.
 
@@ -85,4 +77,4 @@ def phase(step: int, burn_in_steps: int) -> Phase:
     return "handover" if step == burn_in_steps else "semi"
 
 
-__all__ = ["BUFFER_POLICIES", "Phase", "copy_student", "make_teacher", "phase", "update_teacher"]
+__all__ = ["BUFFER_POLICIES", "Phase", "make_teacher", "phase", "update_teacher"]

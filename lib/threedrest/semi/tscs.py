@@ -1,4 +1,4 @@
-"""TSCS, teacher-student consistency-based sampling (3DResT): everything it does, in one file.
+"""TSCS, teacher-student consistency-based sampling (3DResT): everything it does, in one object.
 
     correl_i = IoU(M_student_i, M_teacher_i);   promote sample i to the labelled set if correl_i > s
 
@@ -8,27 +8,27 @@ online promotion per batch, once per sample, label frozen at promotion, no demot
 (not 1, although teacher and student "agree"), so an empty pseudo-label is never promoted: every
 ScanRefer description refers to an object.
 
-The pieces, in the order the loop meets them: ``relabel`` (a labelled batch's promoted samples carry
-their frozen pseudo-masks), ``consistency`` and ``select`` (the decision), ``promote`` (kept samples
-move from the unlabelled stream to the labelled one, with the IoU of their pseudo-mask against the
-hidden truth logged for analysis only), ``sweep`` (the periodic alternative).
+``TSCS`` owns the promoted pool (frozen masks, streaks, the log), the stream that mixes promoted
+samples into labelled batches (``tscs_max_share`` < 1), the decision, the promotion, the relabelling
+of labelled batches and the sweep; 3DResT's hooks call it (``semi/methods/threedrest.py``). What it
+promotes leaves the unlabelled stream through the ``Moves`` it returns: TSCS never edits the loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from threedrest.metrics import mask_iou, point_iou_from_superpoints
+from threedrest.config import SSLConfig
+from threedrest.data.sampler import BatchStream, Moves
+from threedrest.metrics import mask_iou
 from threedrest.net.batching import Batch
-from threedrest.net.decoder import forward
-from threedrest.sampler import BatchStream
+from threedrest.net.decoder import apply_model
 from threedrest.semi import gate
 
 
@@ -60,13 +60,20 @@ def select(correl: Tensor, threshold: float, max_kept: int = 0, patient: Tensor 
     return keep
 
 
+def sampling_target(sp_pseudo: Tensor, sp_mentioned: Tensor) -> Tensor:
+    """3D-STMN's sampling target for a pseudo-label: 1 on the pseudo-mask, 0.5 on objects the sentence
+    names, 0 elsewhere. Built from the sentence alone, never from the hidden target."""
+    return torch.where(sp_pseudo.bool(), 1.0, torch.where(sp_mentioned.bool(), 0.5, 0.0))
+
+
 class PromotedPool:
-    """Unlabelled samples promoted to the labelled set, with their frozen pseudo-masks and a log."""
+    """Unlabelled samples promoted to the labelled set: their frozen pseudo-masks, the log of promotions
+    and the streaks of consecutive encounters above s (``tscs_patience``)."""
 
     def __init__(self) -> None:
         self._masks: dict[int, np.ndarray] = {}
-        self._rows: list[tuple[int, int, float, float]] = []  # step, index, correl, true_iou
-        self._streaks: dict[int, int] = {}  # index -> consecutive encounters with correl > s (tscs_patience)
+        self._rows: list[tuple[int, int, float]] = []  # step, index, correl
+        self._streaks: dict[int, int] = {}  # index -> consecutive encounters with correl > s
 
     def streak(self, indices: list[int]) -> Tensor:
         """(B,) int64: how many consecutive earlier encounters each sample was above s."""
@@ -80,40 +87,29 @@ class PromotedPool:
             else:
                 self._streaks.pop(int(i), None)
 
-    def promote(
-        self,
-        step: int,
-        indices: Tensor,
-        pseudo_sp_masks: list[np.ndarray] | Tensor,
-        correl: Tensor,
-        keep: Tensor,
-        true_iou: Tensor | None = None,
-        sp_mask: Tensor | None = None,
-    ) -> Tensor:
+    def promote(self, step: int, indices: list[int], pseudo_sp_masks: list[np.ndarray] | Tensor, correl: Tensor,
+                keep: Tensor, sp_mask: Tensor | None = None) -> Tensor:  # fmt: skip
         """Add kept samples not promoted yet; returns newly_promoted (B,) bool.
 
         ``pseudo_sp_masks`` is a list of per-sample superpoint masks, or a padded (B, S) tensor whose
         valid entries (``sp_mask``, in order) are stored. Already promoted samples, and repeats of an
         index within the batch, are ignored: their stored mask never changes.
         """
-        idx = [int(i) for i in indices.reshape(-1).tolist()]
+        idx = [int(i) for i in indices]
         n = len(idx)
         if len(pseudo_sp_masks) != n or correl.numel() != n or keep.numel() != n:
             raise ValueError(
                 f"promote: indices ({n}), pseudo_sp_masks ({len(pseudo_sp_masks)}), correl ({correl.numel()}) "
                 f"and keep ({keep.numel()}) must have the same length"
             )
-        if true_iou is not None and true_iou.numel() != n:
-            raise ValueError(f"promote: true_iou has {true_iou.numel()} entries, expected {n}")
         keep_list = keep.reshape(-1).bool().tolist()
         correl_list = correl.detach().reshape(-1).double().tolist()
-        iou_list = [float("nan")] * n if true_iou is None else true_iou.detach().reshape(-1).double().tolist()
         newly = torch.zeros(n, dtype=torch.bool)
         for b in range(n):  # one iteration per sample of the batch, not per point
             if not keep_list[b] or idx[b] in self._masks:
                 continue
             self._masks[idx[b]] = self._to_numpy(pseudo_sp_masks, sp_mask, b)
-            self._rows.append((int(step), idx[b], correl_list[b], iou_list[b]))
+            self._rows.append((int(step), idx[b], correl_list[b]))
             newly[b] = True
         return newly
 
@@ -141,58 +137,40 @@ class PromotedPool:
         return self._masks[int(index)].copy()
 
     def log(self) -> pd.DataFrame:
-        return pd.DataFrame(self._rows, columns=["step", "index", "correl", "true_iou"]).astype(
-            {"step": "int64", "index": "int64", "correl": "float64", "true_iou": "float64"}
+        """One row per promotion: step, dataset index, correl at promotion."""
+        return pd.DataFrame(self._rows, columns=["step", "index", "correl"]).astype(
+            {"step": "int64", "index": "int64", "correl": "float64"}
         )
 
-    def state_dict(self) -> dict[str, Any]:
-        """Plain numpy arrays (masks concatenated with offsets), for checkpoints and npz files."""
+    def state_dict(self) -> dict[str, Tensor]:
+        """Tensors only (masks concatenated with offsets), so checkpoints load with ``weights_only=True``."""
         order = self.indices()
         masks = [self._masks[int(i)] for i in order]
         offsets = np.zeros(len(masks) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([m.shape[0] for m in masks])
-        rows = np.array(self._rows, dtype=np.float64).reshape(-1, 4)
-        return {
+        rows = np.array(self._rows, dtype=np.float64).reshape(-1, 3)
+        arrays = {
             "step": rows[:, 0].astype(np.int64),
             "index": order,
             "correl": rows[:, 2],
-            "true_iou": rows[:, 3],
             "offsets": offsets,
             "masks": np.concatenate(masks) if masks else np.zeros(0, dtype=bool),
             "streak_index": np.array(list(self._streaks), dtype=np.int64),
             "streak_count": np.array(list(self._streaks.values()), dtype=np.int64),
         }
+        return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in arrays.items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        step, index = np.asarray(state["step"]), np.asarray(state["index"])
-        correl, true_iou = np.asarray(state["correl"]), np.asarray(state["true_iou"])
-        offsets, masks = np.asarray(state["offsets"]), np.asarray(state["masks"], dtype=bool)
-        if not len(step) == len(index) == len(correl) == len(true_iou) == len(offsets) - 1:
-            raise ValueError("PromotedPool.load_state_dict: step/index/correl/true_iou/offsets lengths disagree")
+        arrays = {key: np.asarray(value) for key, value in state.items()}
+        step, index, correl, offsets = arrays["step"], arrays["index"], arrays["correl"], arrays["offsets"]
+        masks = arrays["masks"].astype(bool)
+        if not len(step) == len(index) == len(correl) == len(offsets) - 1:
+            raise ValueError("PromotedPool.load_state_dict: step/index/correl/offsets lengths disagree")
         self._masks = {int(i): masks[offsets[k] : offsets[k + 1]].copy() for k, i in enumerate(index)}
-        rows = zip(step, index, correl, true_iou, strict=True)
-        self._rows = [(int(s), int(i), float(c), float(t)) for s, i, c, t in rows]
-        streak_index = np.asarray(state.get("streak_index", np.zeros(0, dtype=np.int64)))
-        streak_count = np.asarray(state.get("streak_count", np.zeros(0, dtype=np.int64)))
-        self._streaks = {int(i): int(c) for i, c in zip(streak_index, streak_count, strict=True)}
-
-
-class LoopState(Protocol):
-    """What TSCS reads and changes of the training loop's state."""
-
-    step: int
-    student: torch.nn.Module
-    teacher: torch.nn.Module | None
-    pool: PromotedPool
-    lb_stream: BatchStream
-    ulb_stream: BatchStream | None
-    promoted_stream: BatchStream | None  # set when promotions may fill only part of a labelled batch
-
-
-def sampling_target(sp_pseudo: Tensor, sp_mentioned: Tensor) -> Tensor:
-    """3D-STMN's sampling target for a pseudo-label: 1 on the pseudo-mask, 0.5 on objects the sentence
-    names, 0 elsewhere. Built from the sentence alone, never from the hidden target."""
-    return torch.where(sp_pseudo.bool(), 1.0, torch.where(sp_mentioned.bool(), 0.5, 0.0))
+        self._rows = [(int(s), int(i), float(c)) for s, i, c in zip(step, index, correl, strict=True)]
+        no_streaks = np.zeros(0, dtype=np.int64)  # a state saved before streaks existed
+        pairs = zip(arrays.get("streak_index", no_streaks), arrays.get("streak_count", no_streaks), strict=True)
+        self._streaks = {int(i): int(c) for i, c in pairs}
 
 
 def relabel(batch: Batch, pool: PromotedPool, positions: list[int]) -> Batch:
@@ -206,68 +184,103 @@ def relabel(batch: Batch, pool: PromotedPool, positions: list[int]) -> Batch:
     return batch
 
 
-def promote(
-    state: LoopState, positions: list[int], batch: Batch, t_hard: Tensor, correl: Tensor, keep: Tensor
-) -> tuple[Tensor, Tensor]:
-    """Kept pseudo-labels join the labelled pool (frozen masks) and leave the unlabelled stream (with
-    ``tscs_max_share`` < 1 they join the promoted stream, which fills at most that share of a batch).
+class TSCS:
+    """The promoted pool, its stream into labelled batches, the decision, promotion, relabelling, sweep.
 
-    Returns (newly promoted (B,) bool, IoU (B,) of each teacher mask with the hidden truth). The
-    truth is read for the log only (the precision of promotions); no decision uses it.
+    ``seed`` seeds the stream of promoted samples (used when ``tscs_max_share`` < 1: at most that share
+    of each labelled batch is promoted pseudo-labels; at 1 they join the labelled stream itself).
     """
-    true_iou = point_iou_from_superpoints(t_hard, batch.sp_sizes, batch.sp_target_count, batch.n_target)
-    new = state.pool.promote(state.step, torch.tensor(positions), t_hard, correl, keep, true_iou, sp_mask=batch.sp_mask)
-    promoted = [p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new]
-    if promoted:
-        (state.lb_stream if state.promoted_stream is None else state.promoted_stream).add(promoted)
-        state.ulb_stream.remove(promoted)
-    return new, true_iou
+
+    def __init__(self, ssl: SSLConfig, batch_size: int, seed: int) -> None:
+        self.ssl = ssl
+        self.pool = PromotedPool()
+        self.stream: BatchStream | None = None
+        if ssl.tscs_max_share < 1.0:
+            per_batch = max(1, int(ssl.tscs_max_share * batch_size))  # share 0: held, never trained on
+            self.stream = BatchStream([], per_batch, seed, allow_empty=True)
+
+    def labelled(self, positions: list[int]) -> list[int]:
+        """A labelled batch's positions: the last ones replaced by promoted samples (``tscs_max_share`` < 1)."""
+        if self.stream is not None and self.stream.positions and self.ssl.tscs_max_share > 0:
+            promoted = self.stream.next()  # at most tscs_max_share of the batch
+            positions = positions[: len(positions) - len(promoted)] + promoted
+        return positions
+
+    def relabel(self, batch: Batch, positions: list[int]) -> Batch:
+        return relabel(batch, self.pool, positions)
+
+    def online(self, since_handover: int) -> bool:
+        """Whether TSCS promotes per batch at this point (online mode, after ``tscs_warmup``)."""
+        return self.ssl.tscs_mode == "online" and since_handover >= self.ssl.tscs_warmup
+
+    def decide(self, positions: list[int], correl: Tensor, usable: Tensor) -> Tensor:
+        """keep (B,): correl > s, patient enough (``tscs_patience``), usable (the sentence gate)."""
+        patient = usable & (self.pool.streak(positions) + 1 >= self.ssl.tscs_patience)
+        return select(correl, self.ssl.tscs_threshold, self.ssl.tscs_max_per_step, patient)
+
+    def promote(self, step: int, positions: list[int], t_mask: Tensor, correl: Tensor, keep: Tensor,
+                sp_mask: Tensor) -> tuple[Tensor, Moves]:  # fmt: skip
+        """After an encounter: streaks updated, kept pseudo-labels frozen into the pool. ``t_mask`` and
+        ``sp_mask`` are global (B, S). Returns (newly promoted (B,) bool, the moves between streams)."""
+        self.pool.record(positions, correl > self.ssl.tscs_threshold)
+        new = self.pool.promote(step, positions, t_mask, correl, keep, sp_mask=sp_mask)
+        return new, self._moves([p for p, is_new in zip(positions, new.tolist(), strict=True) if is_new])
+
+    def _moves(self, promoted: list[int]) -> Moves:
+        """Promoted samples leave the unlabelled stream for the labelled one, or for TSCS's own stream."""
+        if self.stream is None:
+            return Moves(left=promoted, joined=promoted)
+        self.stream.add(promoted)
+        return Moves(left=promoted, joined=[])
+
+    def sweep_due(self, since_handover: int) -> bool:
+        ssl = self.ssl
+        if ssl.tscs_mode != "sweep" or since_handover < ssl.tscs_warmup:
+            return False
+        return (since_handover - ssl.tscs_warmup) % ssl.tscs_sweep_every == 0
+
+    @torch.no_grad()
+    def sweep(self, step: int, teacher: nn.Module, student: nn.Module, positions: list[int],
+              load: Callable[[list[int]], Batch], amp: bool = False, gated: bool = False,
+              batch_size: int = 64) -> Moves:  # fmt: skip
+        """The periodic alternative to online promotion: score every sample left in the unlabelled pool
+        (teacher and student on the unaugmented scene) and promote those with correl > s at once.
+        ``load`` turns dataset positions into a batch on the training device. Every rank runs the same
+        sweep on identical weights, so the pools stay identical. A sweep is one encounter for
+        ``tscs_patience``; ``gated``: the sentence gate holds too."""
+        ssl = self.ssl
+        point_level = ssl.pseudo_level == "point"
+        scored = []
+        for start in range(0, len(positions), batch_size):
+            chunk = positions[start : start + batch_size]
+            batch = load(chunk)
+            t_mask = apply_model(teacher, batch, amp).mask(batch.sp_mask)
+            s_mask = apply_model(student, batch, amp).mask(batch.sp_mask)
+            correl = consistency(s_mask, t_mask, batch.sp_mask, batch.sp_sizes if point_level else None)
+            usable = torch.ones_like(correl, dtype=torch.bool)
+            if gated:
+                usable = gate.on_sentence(t_mask, batch.sp_mentioned, batch.sp_sizes)
+            scored.append((chunk, batch.sp_mask, t_mask, correl, usable))  # not the features: the pool is large
+        all_correl = torch.cat([c for *_, c, _ in scored]) if scored else torch.zeros(0)
+        all_usable = torch.cat([u for *_, u in scored]) if scored else torch.zeros(0, dtype=torch.bool)
+        patient = (self.pool.streak(positions) + 1 >= ssl.tscs_patience) & all_usable.cpu()
+        keep_all = select(all_correl, ssl.tscs_threshold, ssl.tscs_max_per_step, patient)
+        self.pool.record(positions, all_correl > ssl.tscs_threshold)
+        promoted, offset = [], 0
+        for chunk, sp_mask, t_mask, correl, _ in scored:
+            keep = keep_all[offset : offset + len(chunk)]
+            new = self.pool.promote(step, chunk, t_mask, correl, keep, sp_mask=sp_mask)
+            promoted += [p for p, is_new in zip(chunk, new.tolist(), strict=True) if is_new]
+            offset += len(chunk)
+        return self._moves(promoted)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pool": self.pool.state_dict(), "stream": None if self.stream is None else self.stream.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pool.load_state_dict(state["pool"])
+        if self.stream is not None and state.get("stream") is not None:
+            self.stream.load_state_dict(state["stream"])
 
 
-@torch.no_grad()
-def sweep(
-    state: LoopState,
-    collate: Callable[[list[int]], Batch],
-    threshold: float,
-    point_level: bool = False,
-    amp: bool = False,
-    batch_size: int = 64,
-    max_kept: int = 0,
-    patience: int = 1,
-    gated: bool = False,
-) -> int:
-    """The periodic alternative to online promotion: score every sample left in the unlabelled pool
-    (teacher and student on the unaugmented scene) and promote those with correl > s at once.
-    ``collate`` turns dataset positions into a batch on the training device. Every rank runs the same
-    sweep on identical weights, so the pools stay identical. ``max_kept`` > 0 caps the promotions of
-    one sweep (the most consistent first); ``patience`` as in the online rule (a sweep is one
-    encounter); ``gated``: the sentence gate holds too (``pseudo_gate``, semi/gate.py). Returns the number
-    promoted."""
-    positions = list(state.ulb_stream.pool)
-    scored = []
-    for start in range(0, len(positions), batch_size):
-        chunk = positions[start : start + batch_size]
-        batch = collate(chunk)
-        t_hard = forward(state.teacher, batch, amp).mask(batch.sp_mask)
-        s_hard = forward(state.student, batch, amp).mask(batch.sp_mask)
-        correl = consistency(s_hard, t_hard, batch.sp_mask, batch.sp_sizes if point_level else None)
-        usable = torch.ones_like(correl, dtype=torch.bool)
-        if gated:  # the sentence gate: never promote a mask that covers nothing the sentence names
-            usable = gate.on_sentence(t_hard, batch.sp_mentioned, batch.sp_sizes)
-        # keep only what promote() reads, not the batch's features, until the whole pool is scored
-        slim = SimpleNamespace(**{k: getattr(batch, k) for k in ("sp_sizes", "sp_target_count", "n_target", "sp_mask")})
-        scored.append((chunk, slim, t_hard, correl, usable))
-    all_correl = torch.cat([c for *_, c, _ in scored]) if scored else torch.zeros(0)
-    all_usable = torch.cat([u for *_, u in scored]) if scored else torch.zeros(0, dtype=torch.bool)
-    patient = (state.pool.streak(positions) + 1 >= patience) & all_usable.cpu()
-    keep_all = select(all_correl, threshold, max_kept, patient)
-    state.pool.record(positions, all_correl > threshold)
-    promoted, offset = 0, 0
-    for chunk, batch, t_hard, correl, _ in scored:
-        new, _ = promote(state, chunk, batch, t_hard, correl, keep_all[offset : offset + len(chunk)])
-        promoted += int(new.sum())
-        offset += len(chunk)
-    return promoted
-
-
-__all__ = ["LoopState", "PromotedPool", "consistency", "promote", "relabel", "sampling_target", "select", "sweep"]
+__all__ = ["TSCS", "PromotedPool", "consistency", "relabel", "sampling_target", "select"]

@@ -17,7 +17,7 @@ import numpy as np
 from threedrest.data.store import DatasetIndex
 from threedrest.experiments import report
 from threedrest.experiments.runs import RunResult
-from threedrest.predictions import Predictions, load_predictions
+from threedrest.train.predictions import Predictions, load_predictions
 from threedrest.viz.export import export_case
 from threedrest.viz.render import case_slug, render_case
 from threedrest.viz.widgets import Case, load_case

@@ -19,7 +19,7 @@ import numpy as np
 import pythreejs as three
 
 from threedrest.data.store import DatasetIndex, Scene
-from threedrest.predictions import Predictions
+from threedrest.train.predictions import Predictions
 
 # Points sent to the browser per scan. A 40k-point page is ~1.4 MB of base64 and orbits smoothly even
 # with software WebGL; every point of every mask is kept, the rest is a seeded uniform sample.

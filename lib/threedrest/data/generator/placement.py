@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from threedrest.data.catalog import CATALOG, SUPPORTS, WALL_Z
-from threedrest.data.furniture import GAP, WALL_YAW, WALLS, build_parts
+from threedrest.data.generator.catalog import CATALOG, SUPPORTS, WALL_Z
+from threedrest.data.generator.furniture import GAP, WALL_YAW, WALLS, build_parts
 
 AGAINST_BACK = ("pillow", "cushion", "throw pillow", "monitor", "computer monitor", "tv", "television", "microwave")
 MOUNTED_PLACEMENTS = ("in_wall", "above")

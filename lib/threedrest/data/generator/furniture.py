@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from threedrest.data.small_objects import SMALL_BUILDERS
-from threedrest.data.small_objects import box as _box
-from threedrest.data.small_objects import cyl as _cyl
+from threedrest.data.generator.small_objects import SMALL_BUILDERS
+from threedrest.data.generator.small_objects import box as _box
+from threedrest.data.generator.small_objects import cyl as _cyl
 
 PALETTE: dict[str, tuple[int, int, int]] = {
     "white": (232, 232, 226), "brown": (125, 84, 52), "dark brown": (74, 50, 34), "black": (38, 38, 40),

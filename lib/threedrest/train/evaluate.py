@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from threedrest.metrics import point_iou_from_superpoints, summarize
-from threedrest.predictions import save_predictions
+from threedrest.train.predictions import save_predictions
 
 
 @dataclass

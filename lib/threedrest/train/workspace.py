@@ -14,7 +14,7 @@ from threedrest.data.splits import check_splits, labelled_subset
 from threedrest.data.store import DatasetIndex
 from threedrest.io import stable_hash
 from threedrest.net.backbone import backbone_settings
-from threedrest.net.batching import ReferDataset, collate
+from threedrest.net.batching import Batch, ReferDataset, collate
 from threedrest.net.decoder import ReferModel
 from threedrest.net.features import MINILM_DIM, FeatureCache, load_dataset_index
 
@@ -81,6 +81,10 @@ class Workspace:
         lb_set = set(lb_positions)
         ulb_positions = [i for i in range(len(bundle.train)) if i not in lb_set]  # used by methods with a teacher
         return cls(cfg, bundle, list(lb_uids), lb_positions, ulb_positions)
+
+    def batch(self, positions: list[int]) -> Batch:
+        """The training samples at ``positions`` as one padded batch on the training device."""
+        return self.collate([self.train[p] for p in positions]).to(self.cfg.train.device)
 
     def ensure_cached(self) -> dict[str, Any]:
         return self.bundle.features.build()

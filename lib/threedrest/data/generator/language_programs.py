@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from threedrest.data.catalog import GROUP_OF
-from threedrest.data.layout import RoomLayout, SceneObject
+from threedrest.data.generator.catalog import GROUP_OF
+from threedrest.data.generator.layout import RoomLayout, SceneObject
 
 WALLS = ("south", "north", "west", "east")
 WALL_INWARD = {"south": (0.0, 1.0), "north": (0.0, -1.0), "west": (1.0, 0.0), "east": (-1.0, 0.0)}

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from threedrest.data.catalog import GROUP_OF, NAME_WORDS
-from threedrest.data.language_programs import (
+from threedrest.data.generator.catalog import GROUP_OF, NAME_WORDS
+from threedrest.data.generator.language_programs import (
     SIZE_RATIO,
     WALL_INWARD,
     evaluate,
@@ -22,7 +22,7 @@ from threedrest.data.language_programs import (
     view_frame,
     wall_of,
 )
-from threedrest.data.layout import RoomLayout, SceneObject
+from threedrest.data.generator.layout import RoomLayout, SceneObject
 
 # Class-level words: calling any object of the class this is correct (never "table" for a desk).
 CLASS_WORDS: dict[str, list[str]] = {

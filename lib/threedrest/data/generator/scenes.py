@@ -15,10 +15,18 @@ from typing import Any
 import numpy as np
 
 from threedrest.config import DataConfig
-from threedrest.data.catalog import CATALOG, EVERYWHERE, GROUP_SIZE, ROOMS, SCANREFER_CLASS_MIX, names_in, parse_mix
-from threedrest.data.furniture import PALETTE, WALLS
-from threedrest.data.layout import RoomLayout, SceneObject
-from threedrest.data.placement import Placer, rot
+from threedrest.data.generator.catalog import (
+    CATALOG,
+    EVERYWHERE,
+    GROUP_SIZE,
+    ROOMS,
+    SCANREFER_CLASS_MIX,
+    names_in,
+    parse_mix,
+)
+from threedrest.data.generator.furniture import PALETTE, WALLS
+from threedrest.data.generator.layout import RoomLayout, SceneObject
+from threedrest.data.generator.placement import Placer, rot
 from threedrest.data.store import CLASS_INDEX
 
 PRIORITY = {"wall": 2, "floor": 3, "corner": 3, "around": 4, "beside": 5, "under": 6, "on": 7, "shelf": 7,

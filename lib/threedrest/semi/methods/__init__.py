@@ -1,0 +1,1 @@
+"""The compared methods, one file each over one loop; ``threedrest/registry.py`` names them."""
