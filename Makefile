@@ -8,11 +8,13 @@ CONSTRAINTS ?= constraints-cpu.txt
 PROFILE ?= classroom
 SEEDS ?= 0,1,2
 DEVICE ?=
+# STUDIES=all: also run the kit's studies (notebook 07: sweeps, gate, score head, schedule, promotion signals)
+STUDIES ?=
 STAMP := $(VENV)/.installed
 
 ONLY ?=
 
-.PHONY: install reproduce test lint smoke data browser lab clean-results verify
+.PHONY: install reproduce test lint smoke data browser lab clean-results verify class-pack class-unpack
 
 install: $(STAMP)
 
@@ -25,12 +27,21 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	touch $@
 
 reproduce: install
-	$(PY) -m threedrest reproduce --profile $(PROFILE) --seeds $(SEEDS) $(if $(DEVICE),-p device $(DEVICE))
+	$(PY) -m threedrest reproduce --profile $(PROFILE) --seeds $(SEEDS) $(if $(DEVICE),-p device $(DEVICE)) \
+		$(if $(filter all,$(STUDIES)),--studies)
 
 # compare with the committed results/tables/runs.csv: make verify (reads it), make verify ONLY=02 (re-runs 02)
 verify: install
 	$(PY) -m threedrest verify --profile $(PROFILE) --seeds $(SEEDS) $(if $(DEVICE),--device $(DEVICE)) \
 		$(if $(ONLY),--only $(ONLY),--csv results/tables/runs.csv)
+
+# a class opens notebooks 00-05 without training: the teacher packs a finished reproduction, students unpack it
+ARCHIVE ?= class-pack.tar.gz
+class-pack: install
+	$(PY) -m threedrest class pack --out $(ARCHIVE) --profile $(PROFILE) --seeds $(SEEDS)
+
+class-unpack: install
+	$(PY) -m threedrest class unpack $(ARCHIVE)
 
 smoke: install
 	$(PY) -m threedrest reproduce --profile smoke --seeds 0 --out results/smoke

@@ -11,7 +11,10 @@ from __future__ import annotations
 import ast
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import papermill
 import pytest
 from threedrest.config import Config, get_profile
 from threedrest.data import stats
-from threedrest.experiments import baselines, grids, params, policy, report, reproduce, tables, variants
+from threedrest.experiments import baselines, classpack, grids, params, policy, report, reproduce, tables, variants
 from threedrest.experiments.runs import burn_in_path, load_run, run_dir_for
 from threedrest.net.features import load_dataset_index
 from threedrest.paths import project_root
@@ -36,6 +39,7 @@ EXPECTED = [
     "04_ablations",
     "05_visualize",
     "06_variants",
+    "07_studies",
 ]
 COMMON = ["profile", "out_dir", "runs_root", "device", "dataset", "data_root", "cache_dir", "generator_seed", "workers",
           "force"]  # fmt: skip
@@ -279,14 +283,16 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
         (out / rel).write_text("from an earlier reproduction")
         report.register(out, out / rel, "stale")
     start = time.perf_counter()
-    timings = reproduce.reproduce(profile="smoke", seeds="0", out=str(out), extra=dict(SMOKE))
+    timings = reproduce.reproduce(profile="smoke", seeds="0", out=str(out), extra=dict(SMOKE), studies=True)
     return {"out": out, "timings": timings, "seconds": time.perf_counter() - start}
 
 
 @pytest.mark.slow
 def test_reproduce_runs_every_notebook_into_out_dir(executed: dict) -> None:
     out, timings = executed["out"], executed["timings"]
-    assert timings["notebook"].tolist() == [*EXPECTED, "total"]
+    assert timings["notebook"].tolist() == [*EXPECTED, "total", "total with studies"]
+    core = timings.set_index("notebook")["seconds"]
+    assert core["total"] == pytest.approx(core[[n for n in EXPECTED if n not in reproduce.STUDY_NOTEBOOKS]].sum())
     print("\n" + timings.to_string(index=False))
     for stem in EXPECTED:
         assert (out / "notebooks" / f"{stem}.ipynb").exists()
@@ -303,9 +309,11 @@ def test_readme_lists_every_registered_artifact(executed: dict) -> None:
     for rel in index:
         assert (out / rel).exists(), f"registered but missing: {rel}"
         assert f"[`{rel}`]({rel})" in readme, f"README misses {rel}"
-    expected = ["tables/main.md", "tables/supervised.csv", "tables/ablation_tscs_qdw.md", "tables/sentence_gate.md",
-                "tables/score_head.md", "figures/refteacher_weights.png", "tables/schedule.md", "figures/schedule.png",
-                "tables/dataset_stats.md", "tables/features.md", "figures/dataset_stats.png",
+    expected = ["tables/main.md", "tables/supervised.csv", "tables/ablation_tscs_qdw.md", "tables/ratio_curve.md",
+                "studies/tables/sentence_gate.md", "studies/tables/score_head.md",
+                "studies/figures/refteacher_weights.png", "studies/tables/schedule.md", "studies/figures/schedule.png",
+                "studies/tables/promotion_signals.md", "studies/tables/runs.csv", "tables/dataset_stats.md",
+                "tables/features.md", "figures/dataset_stats.png",
                 "figures/qdw_weight_vs_quality.png", "views/gallery/gallery.html", "timings.csv",
                 "notebooks/05_visualize.ipynb"]  # fmt: skip
     for rel in expected:
@@ -314,7 +322,7 @@ def test_readme_lists_every_registered_artifact(executed: dict) -> None:
     assert len(views) >= 3, "tour pages, the gallery and exported cases"
     for rel in STALE:  # a full reproduction clears what it owns first: no earlier page stays beside its own
         assert rel not in index and not (out / rel).exists(), f"stale {rel} survived the reproduction"
-    owned = [p.relative_to(out).as_posix() for name in ("tables", "figures", "views", "notebooks")
+    owned = [p.relative_to(out).as_posix() for name in ("tables", "figures", "views", "notebooks", "studies")
              for p in (out / name).rglob("*") if p.is_file()]  # fmt: skip
     pages = [rel.rsplit("/", 1)[0] + "/" for rel in index if rel.endswith(".html")]  # a page owns its subfolders
     unlisted = [rel for rel in owned if rel not in index and not rel.endswith(".js")  # .js: the pages' shared viewer
@@ -332,14 +340,17 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
     """Recompute every run table from runs.csv with the grids and functions the notebooks call."""
     out = executed["out"]
     runs = tables.read_runs_csv(out / "tables" / "runs.csv")
+    study_runs = tables.read_runs_csv(out / "studies" / "tables" / "runs.csv")
     common = COMMON_CFG
     ratios = sorted(set(grids.parse_list(SMOKE["ratios"], float)) | {MAIN_RATIO})
 
-    def rows(grid: list[dict]) -> tuple[list[Config], pd.DataFrame]:
+    def rows(grid: list[dict], source: pd.DataFrame = runs) -> tuple[list[Config], pd.DataFrame]:
         cfgs = grids.configs("smoke", [0], grid, **common)
-        part = tables.rows_of(runs, cfgs)
-        assert part["config_hash"].nunique() == len(set(cfgs)), "every run of the grid is in runs.csv"
+        part = tables.rows_of(source, cfgs)
+        assert part["config_hash"].nunique() == len(set(cfgs)), "every run of the grid is in its runs table"
         return cfgs, part
+
+    studies = out / "studies"
 
     _, sup = rows(grids.ratio_grid(ratios, ["supervised"]))
     _assert_same_table(out / "tables" / "supervised.csv", tables.results_table(sup))
@@ -351,34 +362,39 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
               "ema_momentum": ("ema_momenta", float), "burn_in_steps": ("burn_ins", int),
               "tscs_patience": ("tscs_patiences", int)}  # fmt: skip
     for key, (param, kind) in sweeps.items():
-        cfgs, part = rows(grids.sweep_grid(key, grids.parse_list(SMOKE[param], kind), MAIN_RATIO))
+        cfgs, part = rows(grids.sweep_grid(key, grids.parse_list(SMOKE[param], kind), MAIN_RATIO), study_runs)
         done = [load_run(run_dir_for(c, out / "runs")) for c in cfgs]
-        _assert_same_table(out / "tables" / f"sweep_{key}.csv", tables.sweep_table(part, done, key))
-    _, gated = rows(grids.gate_grid(MAIN_RATIO))
+        _assert_same_table(studies / "tables" / f"sweep_{key}.csv", tables.sweep_table(part, done, key))
+    _, gated = rows(grids.gate_grid(MAIN_RATIO), study_runs)
     gate_table = tables.gate_table(gated)
     order = [name + gated for name in grids.teacher_methods() for gated in ("", "-gated")]
     assert order[:4] == ["mean_teacher", "mean_teacher-gated", "refteacher", "refteacher-gated"]
     assert gate_table["method"].tolist() == order
-    _assert_same_table(out / "tables" / "sentence_gate.csv", gate_table)
-    score_cfgs, scored = rows(grids.score_grid(MAIN_RATIO))
+    _assert_same_table(studies / "tables" / "sentence_gate.csv", gate_table)
+    score_cfgs, scored = rows(grids.score_grid(MAIN_RATIO), study_runs)
     score_table = tables.score_table(scored)
     order = ["supervised", "supervised-score-all", "refteacher", "refteacher-score-all", "3drest", "3drest-score-all"]
     assert score_table["method"].tolist() == order
     assert score_table["score head trained on"].tolist() == ["IoU > 0.5", "every sample"] * 3
-    _assert_same_table(out / "tables" / "score_head.csv", score_table)
+    _assert_same_table(studies / "tables" / "score_head.csv", score_table)
     # the "every sample" runs continue from their own burn-in, the others from the main table's
     burn_ins = {c.model.score_on: burn_in_path(c, out / "runs") for c in score_cfgs}
     assert len(set(burn_ins.values())) == 2 and all(p.exists() for p in burn_ins.values())
     smoke = get_profile("smoke")
     lengths = grids.parse_list(SMOKE["schedules"], int)
     schedule_grid = grids.schedule_grid(MAIN_RATIO, lengths, smoke.train.steps, smoke.ssl.burn_in_steps)
-    schedule_cfgs, scheduled = rows(schedule_grid)
+    schedule_cfgs, scheduled = rows(schedule_grid, study_runs)
     timed = [load_run(run_dir_for(c, out / "runs")) for c in schedule_cfgs]
     schedule_table = tables.schedule_table(scheduled, timed)
     assert schedule_table["steps"].tolist() == lengths
-    _assert_same_table(out / "tables" / "schedule.csv", schedule_table)
+    _assert_same_table(studies / "tables" / "schedule.csv", schedule_table)
+    assert "commit" in (studies / "tables" / "schedule.md").read_text().splitlines()[0], "a study says what made it"
+    study_only = {h for h in study_runs["config_hash"] if h not in set(runs["config_hash"])}
+    assert study_only and all("-gated" not in m for m in runs["method"]), "runs.csv holds the paper's tables' runs only"
     _, curve = rows(grids.ratio_grid(grids.parse_list(SMOKE["ratios"], float)))
-    _assert_same_table(out / "tables" / "ratio_curve.csv", tables.results_table(curve[curve["model"] == "student"]))
+    by_ratio = {r: curve[curve["label_ratio"] == r] for r in grids.parse_list(SMOKE["ratios"], float) if r < 1}
+    curve_table = tables.gain_table(by_ratio, "label_ratio", names=grids.methods())
+    _assert_same_table(out / "tables" / "ratio_curve.csv", curve_table)
 
     variant_cfgs = variants.variant_configs("smoke", [0], SMOKE["variant_names"].split(","))
     variant_runs = tables.read_runs_csv(out / "tables" / "variants_runs.csv")
@@ -407,3 +423,29 @@ def test_visual_artifacts_are_written(executed: dict) -> None:
     executed_tour = _read(out / "notebooks" / "00_tour.ipynb")
     text = "".join(o.get("text", "") for c in _code_cells(executed_tour) for o in c.outputs)
     assert "supervised test mIoU" in text and "3drest test mIoU" in text
+
+
+@pytest.mark.slow
+def test_a_class_pack_opens_notebooks_00_to_05_in_a_fresh_clone_without_training(
+    executed: dict, tmp_path: Path
+) -> None:
+    """make class-pack after the reproduction, make class-unpack in a fresh clone, then notebooks 00-05 through
+    papermill with THREEDREST_NO_TRAINING set: any training (a run, a burn-in) would fail the notebook."""
+    archive = tmp_path / "class-pack.tar.gz"
+    manifest = classpack.pack(archive, "smoke", "0", executed["out"], extra=dict(SMOKE))
+    assert manifest["runs"] and archive.stat().st_size > 0
+    clone = tmp_path / "clone"  # what a fresh clone has that matters here: the notebooks, no data, no results
+    clone.mkdir()
+    (clone / "notebooks").symlink_to(ROOT / "notebooks", target_is_directory=True)
+    unpacked = classpack.unpack(archive, clone)
+    assert unpacked["written"] == manifest["files"]
+    runs_before = sorted(p.name for p in (clone / "results" / "runs").iterdir())
+    params = [arg for name, value in SMOKE.items() for arg in ("-p", name, value)]
+    cmd = [sys.executable, "-m", "threedrest", "reproduce", "--profile", "smoke", "--seeds", "0", "--out", "results",
+           "--only", *classpack.CLASS_NOTEBOOKS, *params]  # fmt: skip
+    env = {**os.environ, "THREEDREST_ROOT": str(clone), "THREEDREST_NO_TRAINING": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert sorted(p.name for p in (clone / "results" / "runs").iterdir()) == runs_before, "no run was trained"
+    for stem in ("00_tour", "03_semi_supervised", "05_visualize"):
+        assert (clone / "results" / "notebooks" / f"{stem}.ipynb").exists()

@@ -35,6 +35,6 @@ def test_variants_table_gains_are_paired_by_seed():
     )
     table = variants_table({"a": rows})
     row = table.iloc[0]
-    assert row["3DResT gain"] == 2.0 and row["gain per seed"] == "+3.00 / +1.00" and row["seeds"] == 2
+    assert row["gain"] == 2.0 and row["gain per seed"] == "+3.00 / +1.00" and row["seeds"] == 2
     assert row["supervised mIoU"] == "12.00 ± 2.83"  # std over seeds (ddof 1): sqrt(8)
     assert "mean_teacher mIoU" not in table  # a method without runs has no column

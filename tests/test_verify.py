@@ -52,11 +52,21 @@ def test_counts_never_within_tolerance() -> None:
 
 def test_missing_and_extra_rows() -> None:
     ref = _table()
-    cand = pd.concat([ref.iloc[1:], ref.iloc[[0]].assign(config_hash="ffffffffffff")], ignore_index=True)
+    cand = pd.concat([ref.iloc[1:], ref.iloc[[0]].assign(method="3drest-gated")], ignore_index=True)  # same config
     result = compare(cand, ref)
     assert result.verdict == "different"
     assert len(result.missing) == 1 and len(result.extra) == 1
     assert "1 reference rows missing" in result.report() and "1 candidate rows not in the reference" in result.report()
+
+
+def test_rows_of_a_config_the_reference_never_trained_are_new_not_different() -> None:
+    ref = _table()
+    added = ref.iloc[:2].assign(method="threshold", config_hash="eeeeeeeeeeee")
+    result = compare(pd.concat([ref, added], ignore_index=True), ref)
+    assert result.verdict == "identical" and len(result.new) == 2 and len(result.extra) == 0
+    assert "2 rows of 1 configs the reference has no row of (new, not compared): threshold" in result.report()
+    relabelled = ref.iloc[:1].assign(method="3drest-gated")  # a known config under another name is no new row
+    assert compare(pd.concat([ref, relabelled], ignore_index=True), ref).verdict == "different"
 
 
 def test_partial_rerun_ignores_configs_it_did_not_train() -> None:

@@ -110,7 +110,7 @@ def load_scene(root: str | Path, scene_id: str, objects: list[dict[str, Any]] | 
     if not path.exists():
         raise DataError(f"{path}: scene file missing for scene_id {scene_id!r}")
     try:
-        with np.load(path) as npz:
+        with np.load(path, allow_pickle=False) as npz:  # a shared file never runs code
             arrays = {name: npz[name] for name in SCENE_ARRAYS}
     except KeyError as err:
         raise DataError(f"{path}: field {err.args[0]!r} missing from scene file") from None

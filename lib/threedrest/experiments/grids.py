@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from threedrest import progress as progress_
 from threedrest import registry
 from threedrest.config import Config, coerce
 from threedrest.experiments.policy import ablation_rows, config_for
@@ -119,14 +120,19 @@ def _burn_in_in_worker(cfg_dict: dict[str, Any], root: str, force: bool) -> str:
 
 def _in_parallel(job: Any, cfgs: list[Config], root: str | Path, force: bool, workers: int, desc: str,
                  progress: bool) -> None:  # fmt: skip
+    ticker = progress_.Ticker(desc, len(cfgs), every=0.0)  # a line per finished run on the reproduce terminal
     if workers > 1 and len(cfgs) > 1:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(job, c.to_dict(), str(root), force) for c in cfgs]
-            for future in tqdm(as_completed(futures), total=len(futures), disable=not progress, desc=desc):
+            for done, future in enumerate(
+                tqdm(as_completed(futures), total=len(futures), disable=not progress, desc=desc), start=1
+            ):
                 future.result()
+                ticker.update(done)
     else:
-        for cfg in tqdm(cfgs, disable=not progress, desc=desc):
+        for done, cfg in enumerate(tqdm(cfgs, disable=not progress, desc=desc), start=1):
             job(cfg.to_dict(), str(root), force)
+            ticker.update(done)
 
 
 def run_many(

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from threedrest.io import atomic_write_json, atomic_write_text
+from threedrest.paths import project_root
 
 INDEX = "index.json"
 # what a full reproduction writes, so owns: cleared when it starts (results/runs, the cache of
 # trainings keyed by config hash, and anything else in results/ are left alone)
 OWNED = ("tables", "figures", "views", "notebooks", "timings.csv")
+STUDIES = ("studies",)  # what a reproduction with the studies owns as well (a plain one leaves it alone)
 SECTIONS = (
     ("tables", "Tables (CSV + Markdown, mean ± std over seeds)"),
     ("figures", "Figures"),
     ("views", "3D views (offline HTML) and renders"),
+    ("studies", "The kit's studies (each caption names the commit that made it)"),
     ("notebooks", "Executed notebooks"),
     ("", "Other"),
 )
@@ -41,13 +45,13 @@ def _load(out_dir: Path) -> dict[str, str]:
         return {}
 
 
-def clear_owned(out_dir: str | Path) -> list[str]:
-    """Start a full reproduction from an empty slate: remove the artifacts it will regenerate and
+def clear_owned(out_dir: str | Path, owned: tuple[str, ...] = OWNED) -> list[str]:
+    """Start a full reproduction from an empty slate: remove the artifacts it will regenerate (``owned``) and
     their index entries, so pages selected by a previous run (another machine's 3D cases, runs.csv
     rows of configs no longer in a grid) cannot stay beside the new ones. Returns what was removed."""
     out_dir = Path(out_dir)
     removed = []
-    for name in OWNED:
+    for name in owned:
         path = out_dir / name
         if path.is_dir():
             shutil.rmtree(path)
@@ -56,10 +60,25 @@ def clear_owned(out_dir: str | Path) -> list[str]:
             path.unlink()
             removed.append(name)
     index = _load(out_dir)
-    kept = {k: v for k, v in index.items() if k.split("/", 1)[0] not in OWNED}
+    kept = {k: v for k, v in index.items() if k.split("/", 1)[0] not in owned}
     if kept != index or (out_dir / INDEX).exists():
         atomic_write_json(out_dir / INDEX, kept)
     return removed
+
+
+def made_at(root: str | Path | None = None) -> str:
+    """ "commit <short sha>" of the code that runs (and "with local changes" when lib/ or notebooks/ differ from
+    it), for results that a reproduction does not regenerate every time."""
+    root = Path(root or project_root())
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    sha = git("rev-parse", "--short", "HEAD")
+    if not sha:
+        return "outside a git checkout"
+    return f"commit {sha}" + (" with local changes" if git("status", "--porcelain", "lib", "notebooks") else "")
 
 
 def write_readme(out_dir: str | Path, title: str = "Results", preamble: str = "") -> Path:

@@ -46,11 +46,14 @@ def runs_frame(results: Iterable[RunResult]) -> pd.DataFrame:
     return df.drop_duplicates(["config_hash", "model", "split", "subset"]).reset_index(drop=True)
 
 
-def update_runs_csv(df: pd.DataFrame, path: str | Path, caption: str = "") -> pd.DataFrame:
+def update_runs_csv(df: pd.DataFrame, path: str | Path, caption: str = "",
+                    results_dir: str | Path | None = None) -> pd.DataFrame:  # fmt: skip
     """Merge ``df`` into the runs table at ``path`` (rows keyed by config hash, model, split, subset).
 
     A row does not say which benchmark it was trained on (only its config hash does), so runs on other
-    benchmarks (notebook 06's variants) go to their own file with its own ``caption``, never into runs.csv.
+    benchmarks (notebook 06's variants) go to their own file with its own ``caption``, never into runs.csv;
+    so do the studies' runs (``studies/tables/runs.csv``). The file is indexed in ``results_dir`` (default:
+    the folder above ``tables/``).
     """
     path = Path(path)
     if path.exists():
@@ -60,11 +63,21 @@ def update_runs_csv(df: pd.DataFrame, path: str | Path, caption: str = "") -> pd
         )
     df = df.sort_values(["method", "label_ratio", "model", "seed", "split", "subset"]).reset_index(drop=True)
     atomic_write_csv(path, df)
-    if path.parent.name == "tables":  # <out_dir>/tables/runs.csv: the source of every table, in the index too
+    if results_dir is not None or path.parent.name == "tables":  # <out_dir>/tables/runs.csv, in the index too
         caption = caption or ("one row per evaluated model (method, label ratio, seed, model, split, subset, mIoU, "
                               "Acc@0.25, Acc@0.5, n, config hash): every table comes from it")  # fmt: skip
-        report.register(path.parent.parent, path, caption)
+        report.register(path.parent.parent if results_dir is None else results_dir, path, caption)
     return df
+
+
+STUDY_RUNS = Path("studies") / "tables" / "runs.csv"  # the studies' rows (runs.csv keeps the paper's tables')
+
+
+def study_rows(results: Iterable[RunResult], cfgs: Iterable[Config], results_dir: str | Path) -> pd.DataFrame:
+    """A study's runs merged into ``<results_dir>/studies/tables/runs.csv``; returns the rows of ``cfgs``."""
+    path = Path(results_dir) / STUDY_RUNS
+    caption = "runs.csv's columns for the studies' runs (notebook 07); a row of a main-table config is that run"
+    return rows_of(update_runs_csv(runs_frame(results), path, caption, results_dir), cfgs)
 
 
 def read_runs_csv(path: str | Path) -> pd.DataFrame:
@@ -149,6 +162,34 @@ def gain_over(
         return {"gain": float("nan"), "method_std": float("nan"), "baseline_std": float("nan")}
     return {"gain": float(a["miou_mean"].iloc[0] - b["miou_mean"].iloc[0]),
             "method_std": float(a["miou_std"].iloc[0]), "baseline_std": float(b["miou_std"].iloc[0])}  # fmt: skip
+
+
+def gain_table(
+    rows_by_key: dict[object, pd.DataFrame],
+    key: str,
+    model: str = "student",
+    pair: tuple[str, str] = ("supervised", "3drest"),
+    names: Iterable[str] = (),
+) -> pd.DataFrame:
+    """One row per key (a label ratio, a benchmark): each method's test mIoU (mean ± std, with the number of
+    seeds where it has fewer than the pair), ``pair[1]``'s gain over ``pair[0]`` and each seed's gain (paired
+    by seed: same labelled subset, same burn-in). ``names`` orders the methods (then any other present)."""
+    out = []
+    for value, rows in rows_by_key.items():
+        part = rows[(rows["split"] == "test") & (rows["subset"] == "overall") & (rows["model"] == model)]
+        by_seed = {m: part[part["method"] == m].set_index("seed")["miou"] for m in pair}
+        per_seed = (by_seed[pair[1]] - by_seed[pair[0]]).dropna()
+        row: dict[str, object] = {key: value}
+        for method in dict.fromkeys([*names, *part["method"]]):
+            values = part[part["method"] == method]["miou"]
+            if len(values):
+                fewer = "" if len(values) >= len(per_seed) else f" ({len(values)} seed{'s' * (len(values) > 1)})"
+                row[f"{method} mIoU"] = mean_std_cell(values.mean(), values.std()) + fewer
+        gain = by_seed[pair[1]].mean() - by_seed[pair[0]].mean()
+        row.update({"gain": round(float(gain), 2), "gain per seed": " / ".join(f"{g:+.2f}" for g in per_seed),
+                    "seeds": len(per_seed)})  # fmt: skip
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def ablation_table(df: pd.DataFrame, model: str = "student", method: str = "3drest") -> pd.DataFrame:
@@ -319,9 +360,9 @@ def promotion_signals(result: RunResult, threshold: float = 0.5) -> pd.DataFrame
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_table(table: pd.DataFrame, name: str, results_dir: str | Path, caption: str) -> Path:
-    """``results_dir/tables/<name>.csv`` and ``.md`` side by side (atomic), registered in the index."""
-    tables_dir = Path(results_dir) / "tables"
+def write_table(table: pd.DataFrame, name: str, results_dir: str | Path, caption: str, folder: str = "tables") -> Path:
+    """``results_dir/<folder>/<name>.csv`` and ``.md`` side by side (atomic), registered in the index."""
+    tables_dir = Path(results_dir) / folder
     atomic_write_csv(tables_dir / f"{name}.csv", table)
     markdown = f"{caption}\n\n" + table.to_markdown(index=False) + "\n"
     md_path = atomic_write_text(tables_dir / f"{name}.md", markdown)
@@ -330,11 +371,11 @@ def write_table(table: pd.DataFrame, name: str, results_dir: str | Path, caption
     return md_path
 
 
-def save_figure(fig: plt.Figure, name: str, results_dir: str | Path, caption: str) -> Path:
-    """``results_dir/figures/<name>.png`` (atomic), registered in the index."""
+def save_figure(fig: plt.Figure, name: str, results_dir: str | Path, caption: str, folder: str = "figures") -> Path:
+    """``results_dir/<folder>/<name>.png`` (atomic), registered in the index."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    path = atomic_write_bytes(Path(results_dir) / "figures" / f"{name}.png", buffer.getvalue())
+    path = atomic_write_bytes(Path(results_dir) / folder / f"{name}.png", buffer.getvalue())
     report.register(results_dir, path, caption)
     return path
 

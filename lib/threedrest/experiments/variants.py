@@ -80,22 +80,9 @@ def _paired(rows: pd.DataFrame, model: str) -> tuple[pd.Series, pd.Series, pd.Se
 
 
 def variants_table(rows_by_variant: dict[str, pd.DataFrame], model: str = "student") -> pd.DataFrame:
-    """One row per variant: each method's test mIoU (mean ± std, the number of seeds where it differs from the
-    paired ones), 3DResT's gain over supervised and each seed's gain."""
-    out = []
-    for name, rows in rows_by_variant.items():
-        part = rows[(rows["split"] == "test") & (rows["subset"] == "overall") & (rows["model"] == model)]
-        sup, ssl, per_seed = _paired(rows, model)
-        row: dict[str, Any] = {"variant": name}
-        for method in dict.fromkeys([*grids.methods(), *part["method"]]):
-            values = part[part["method"] == method]["miou"]
-            if len(values):
-                seeds = "" if len(values) == len(per_seed) else f" ({len(values)} seed{'s' * (len(values) > 1)})"
-                row[f"{method} mIoU"] = tables.mean_std_cell(values.mean(), values.std()) + seeds
-        row.update({"3DResT gain": round(float(ssl.mean() - sup.mean()), 2),
-                    "gain per seed": " / ".join(f"{g:+.2f}" for g in per_seed), "seeds": len(per_seed)})  # fmt: skip
-        out.append(row)
-    return pd.DataFrame(out)
+    """One row per variant: each method's test mIoU (mean ± std), 3DResT's gain over supervised and each seed's
+    gain (``tables.gain_table``)."""
+    return tables.gain_table(rows_by_variant, "variant", model, PAIRED, grids.methods())
 
 
 def run_variants(variant_cfgs: dict[str, list[Config]], results_dir: str | Path, runs_dir: str | Path,

@@ -68,6 +68,7 @@ class Comparison:
     not_rerun: int = 0  # partial re-runs: reference rows outside what was re-run
     tolerance: Tolerance | None = None
     notes: list[str] = field(default_factory=list)
+    new: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows of configs the reference has none of
 
     @property
     def ok(self) -> bool:
@@ -89,6 +90,10 @@ class Comparison:
             if len(self.extra):
                 lines += [f"{len(self.extra)} candidate rows not in the reference:",
                           self.extra[KEY].to_string(index=False)]  # fmt: skip
+        if len(self.new):
+            configs = self.new.drop_duplicates("config_hash")
+            lines.append(f"{len(self.new)} rows of {len(configs)} configs the reference has no row of (new, not "
+                         f"compared): {', '.join(sorted(set(configs['method'])))}")  # fmt: skip
         return "\n".join(lines)
 
 
@@ -119,6 +124,9 @@ def compare(
     merged = ref.merge(cand, on=KEY, how="outer", suffixes=("_ref", "_cand"), indicator=True)
     missing = merged[merged["_merge"] == "left_only"][KEY].reset_index(drop=True)
     extra = merged[merged["_merge"] == "right_only"][KEY].reset_index(drop=True)
+    # rows of configs the reference never trained (a method or a grid point added since) are new, not different
+    new_config = ~extra["config_hash"].isin(set(reference["config_hash"].astype(str)))
+    new, extra = extra[new_config].reset_index(drop=True), extra[~new_config].reset_index(drop=True)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     for m in EXACT:  # the outer merge made counts floats
         both[[f"{m}_ref", f"{m}_cand"]] = both[[f"{m}_ref", f"{m}_cand"]].astype("int64")
@@ -149,7 +157,7 @@ def compare(
         verdict = "identical"
     else:
         verdict = "within tolerance"
-    return Comparison(verdict, len(both), differing, missing, extra, not_rerun, tolerance)
+    return Comparison(verdict, len(both), differing, missing, extra, not_rerun, tolerance, new=new)
 
 
 def read_reference(spec: str, root: Path | None = None) -> pd.DataFrame:

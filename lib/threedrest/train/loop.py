@@ -15,6 +15,7 @@ computes exactly the supervised run's numbers.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from threedrest import distributed
+from threedrest import progress as progress_
 from threedrest.config import Config
 from threedrest.data.sampler import Moves
 from threedrest.net import augment
@@ -37,6 +39,8 @@ from threedrest.semi.step import SemiStep, semi_step, views
 from threedrest.train.evaluate import Evaluation, evaluate
 from threedrest.train.state import Observer, TrainState, init_state, models_of
 from threedrest.train.workspace import Workspace
+
+NO_TRAINING = "THREEDREST_NO_TRAINING"  # set: any training is an error (a class pack's notebooks must find their runs)
 
 
 def amp_on(cfg: Config) -> bool:
@@ -169,14 +173,21 @@ def fit(
     steps (not a config field: how often a run is saved never changes its numbers or its hash).
     ``observers`` watch each unlabelled batch (ignored when ``state`` is given: it holds its own).
     """
+    if os.environ.get(NO_TRAINING) and (state is None or state.step < cfg.train.steps):
+        raise RuntimeError(f"{NO_TRAINING} is set: this process trains nothing, but a {cfg.ssl.method} run (seed "
+                           f"{cfg.seed}, ratio {cfg.data.label_ratio:g}) is not finished; its config hash is "
+                           f"{cfg.hash()}")  # fmt: skip
     if cfg.train.num_threads > 0:
         torch.set_num_threads(cfg.train.num_threads)
     state = state or init_state(cfg, ws, observers)
     progress = progress and distributed.is_main()
-    bar = tqdm(total=cfg.train.steps, initial=state.step, disable=not progress, desc=f"{cfg.ssl.method} s{cfg.seed}")
+    desc = f"{cfg.ssl.method} s{cfg.seed}"
+    bar = tqdm(total=cfg.train.steps, initial=state.step, disable=not progress, desc=desc)
+    end = min(cfg.train.steps, cfg.train.steps if until is None else until)
+    ticker = progress_.Ticker(f"training {desc} r{cfg.data.label_ratio:g}, step", end, state.step)
     start = time.perf_counter()
     try:  # close the bar on an error too, so the error message starts its own line
-        while state.step < min(cfg.train.steps, cfg.train.steps if until is None else until):
+        while state.step < end:
             logs = train_step(cfg, ws, state)
             evaluated = state.step % cfg.train.eval_every == 0 or state.step == cfg.train.steps
             if evaluated:
@@ -188,8 +199,10 @@ def fit(
                 on_checkpoint(state)
             bar.set_postfix(loss=f"{logs['loss']:.3f}", phase=logs["phase"], refresh=False)
             bar.update(1)
+            ticker.update(state.step)
     finally:
         bar.close()
+    ticker.close(state.step)
     return state
 
 

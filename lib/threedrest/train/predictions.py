@@ -66,5 +66,5 @@ def load_predictions(path: str | Path) -> Predictions:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: predictions file missing (train or evaluate the run first)")
-    with np.load(path) as npz:
+    with np.load(path, allow_pickle=False) as npz:  # a shared file never runs code
         return Predictions(**{k: npz[k] for k in ("uid", "offsets", "sp_mask", "iou", "score")})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,8 @@ from threedrest.experiments import report
 from threedrest.experiments.runs import RunResult
 from threedrest.train.predictions import Predictions, load_predictions
 from threedrest.viz.export import export_case
-from threedrest.viz.render import case_slug, render_case
-from threedrest.viz.widgets import Case, load_case
+from threedrest.viz.render import case_slug, render_case, select_gallery
+from threedrest.viz.widgets import FAIL_IOU, Case, load_case
 
 
 def layer_name(method: str, model: str) -> str:
@@ -68,6 +69,39 @@ def most_different(
     uids, ious = aligned_ious(predictions)
     order = np.argsort(-np.abs(ious[b] - ious[a]), kind="stable")
     return [uids[i] for i in order[:k]]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What one model gets right that another gets wrong, by the rule ``rule`` states; largest change first."""
+
+    fixes: list[str]  # uids the method gets right and the baseline wrong
+    breaks: list[str]  # uids the baseline gets right and the method wrong
+    n: int  # descriptions compared
+    rule: str
+    empty: bool  # every layer predicted an empty mask everywhere: nothing to compare
+
+    def summary(self, method: str = "3DResT", baseline: str = "supervised") -> str:
+        if self.empty:
+            return (f"Every model predicts an empty mask on all {self.n} descriptions: there is nothing to compare "
+                    "(the smoke profile trains for seconds; the classroom profile learns).")  # fmt: skip
+        return (f"Of {self.n} descriptions, {method} fixes {len(self.fixes)} and breaks {len(self.breaks)} against "
+                f"{baseline} ({self.rule}).")  # fmt: skip
+
+    def shown(self) -> list[str]:
+        """The largest fix and the largest break, those that exist."""
+        return [*self.fixes[:1], *self.breaks[:1]]
+
+
+def changed_cases(predictions: Mapping[str, Predictions], method: str = "3DResT student",
+                  baseline: str = "supervised", threshold: float = FAIL_IOU) -> Changes:  # fmt: skip
+    """Descriptions ``method`` fixes (its IoU >= ``threshold``, the baseline's below) and breaks (the other way
+    round), each sorted by the size of the change (``render.select_gallery``'s fixes and breaks, all of them)."""
+    uids, ious = aligned_ious(predictions)
+    picked = select_gallery(uids, ious, method, baseline, k=len(uids), threshold=threshold)
+    empty = not any(p.sp_mask.any() for p in predictions.values())
+    rule = f"right: IoU >= {threshold:g} with the ground truth, as in the gallery; wrong: below"
+    return Changes(picked["fixes"], picked["breaks"], len(uids), rule, empty)
 
 
 def case_loader(index: DatasetIndex, predictions: Mapping[str, Predictions]) -> Callable[[str], Case]:
