@@ -69,6 +69,7 @@ def require_device(device: str) -> torch.device:
 
 
 def device_of(model: nn.Module) -> torch.device:
+    """Where a model's weights are: feature extraction runs there, whichever device built the cache."""
     return next(model.parameters()).device
 
 
