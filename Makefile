@@ -3,14 +3,22 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# CPU machines pin the local CPU build of torch; on a GPU machine: make CONSTRAINTS= install
-CONSTRAINTS ?= constraints-cpu.txt
 PROFILE ?= classroom
 SEEDS ?= 0,1,2
 DEVICE ?=
 # STUDIES=all: also run the kit's studies (notebook 07: sweeps, gate, score head, schedule, promotion signals)
 STUDIES ?=
-STAMP := $(VENV)/.installed
+# GPU=1: a GPU machine's install (docs/scanrefer.md): no CPU pin, so the venv keeps the machine's CUDA torch
+# (it sees the system's packages) or pip takes its default CUDA build; refused without nvidia-smi, checked after.
+# On by itself when the run is on cuda: DEVICE=cuda, or PROFILE=paper without DEVICE (the profile's device)
+GPU ?= $(if $(filter cuda,$(or $(DEVICE),$(if $(filter paper,$(PROFILE)),cuda))),1)
+# CPU machines pin the local CPU build of torch (make CONSTRAINTS= install also drops the pin)
+CONSTRAINTS ?= $(if $(GPU),,constraints-cpu.txt)
+STAMP := $(VENV)/.installed$(if $(GPU),-gpu)
+GPU_GUARD = @command -v nvidia-smi >/dev/null || { echo "make: GPU=1 (DEVICE=cuda, or PROFILE=paper) needs an \
+	NVIDIA GPU, and nvidia-smi finds none here; on a CPU machine pass DEVICE=cpu"; exit 2; }
+GPU_CHECK = $(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else f'make: GPU=1, but torch \
+	{torch.__version__} in $(VENV) sees no CUDA device (a CPU build?): remove $(VENV), then make install GPU=1')"
 
 ONLY ?=
 
@@ -19,9 +27,11 @@ ONLY ?=
 install: $(STAMP)
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(GPU),$(GPU_GUARD))
+	test -x $(PY) || $(PYTHON) -m venv $(if $(GPU),--system-site-packages) $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
+	$(if $(GPU),$(GPU_CHECK))
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(PY) -m threedrest numerics install-kernel >/dev/null
 	touch $@

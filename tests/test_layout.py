@@ -16,7 +16,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "lib" / "threedrest"
 FLOORS = {
     "threedrest.config": 0, "threedrest.io": 0, "threedrest.paths": 0, "threedrest.metrics": 0,
-    "threedrest.numerics": 0, "threedrest.distributed": 0, "threedrest.registry": 0, "threedrest": 0,
+    "threedrest.numerics": 0, "threedrest.distributed": 0, "threedrest.registry": 0, "threedrest.progress": 0,
+    "threedrest": 0,
     "threedrest.data": 1,
     "threedrest.net": 2,
     "threedrest.semi": 3,

@@ -69,3 +69,37 @@ def test_license_is_spdx_metadata_with_its_file() -> None:
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     setuptools_floor = [r for r in pyproject["build-system"]["requires"] if r.startswith("setuptools")]
     assert setuptools_floor == ["setuptools>=77"], "SPDX license strings need setuptools 77 or newer"
+
+
+def _install_commands(*assignments: str) -> list[str]:
+    """What ``make install`` would run for a fresh venv (make -n -B: printed, nothing run), whitespace-normalised."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        import pytest
+
+        pytest.skip("make is not installed")
+    done = subprocess.run(["make", "-n", "-B", "install", "VENV=/nonexistent/venv", *assignments], cwd=ROOT,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return [" ".join(line.split()) for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_make_install_pins_cpu_torch_unless_the_run_is_on_a_gpu() -> None:
+    py = "/nonexistent/venv/bin/python"
+    cpu = [
+        f"test -x {py} || python3 -m venv /nonexistent/venv",
+        f"{py} -m pip install -q --upgrade pip",
+        f"{py} -m pip install -q -c constraints-cpu.txt -e '.[dev]'",
+        f"{py} -m ipykernel install --sys-prefix --name python3 >/dev/null",
+        f"{py} -m threedrest numerics install-kernel >/dev/null",
+        "touch /nonexistent/venv/.installed",
+    ]
+    assert _install_commands() == cpu  # the CPU install, as it always was
+    assert _install_commands("PROFILE=paper", "DEVICE=cpu") == cpu
+    for gpu in (["GPU=1"], ["DEVICE=cuda"], ["PROFILE=paper"]):
+        commands = _install_commands(*gpu)
+        assert commands[0].startswith("command -v nvidia-smi") and "exit 2" in commands[0], gpu  # before any download
+        assert f"test -x {py} || python3 -m venv --system-site-packages /nonexistent/venv" in commands
+        assert f"{py} -m pip install -q -e '.[dev]'" in commands and not any("constraints" in c for c in commands)
+        assert any("torch.cuda.is_available()" in c for c in commands) and commands[-1].endswith(".installed-gpu")

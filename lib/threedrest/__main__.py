@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("threedrest.experiments.runs", "train one method of the registry (supervised, 3drest, ...)"),
     "reproduce": ("threedrest.experiments.reproduce", "run every notebook with papermill into results/"),
     "bench": ("threedrest.experiments.bench", "time an SSL step against a supervised step; write results/bench.csv"),
+    "gpu-check": ("threedrest.experiments.gpucheck", "paper profile briefly on a CUDA device: results/bench_gpu.csv"),
     "numerics": ("threedrest.numerics", "show the CPU code paths in force (show), or install the kit's Jupyter kernel"),
     "variants": ("threedrest.experiments.variants", "every method on generated benchmark variants"),
     "class": ("threedrest.experiments.classpack", "pack a finished reproduction for a class, or unpack one"),

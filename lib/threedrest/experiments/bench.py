@@ -39,15 +39,16 @@ def time_cached_vs_recompute(cache: FeatureCache, uids: list[str], batch_size: i
     """
     if not uids:
         raise ValueError("time_cached_vs_recompute needs at least one description (the split is empty)")
-    mcfg = cache.cfg.model
+    mcfg, device = cache.cfg.model, cache.device  # the decoder runs where the features are built
     dataset = ReferDataset(cache.index, cache, uids, mcfg.text_encoder)
     torch.manual_seed(0)
-    model = ReferModel(mcfg, cache.sp_dim, MINILM_DIM, len(cache.vocabulary())).eval()
+    model = ReferModel(mcfg, cache.sp_dim, MINILM_DIM, len(cache.vocabulary())).eval().to(device)
     backbone = cache.backbone()
     start = time.perf_counter()
     with torch.no_grad():
         for i in range(0, len(dataset), batch_size):
-            model(collate([dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]))
+            model(collate([dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]).to(device))
+    _synchronize(device)
     cached = (time.perf_counter() - start) / len(dataset)
     n = min(n_recompute, len(dataset))
     start = time.perf_counter()
@@ -57,10 +58,17 @@ def time_cached_vs_recompute(cache: FeatureCache, uids: list[str], batch_size: i
             scene = cache.index.load_scene(sample["scene_id"])
             feats = superpoint_features(backbone, scene, mcfg.backbone_k)
             sample = {**sample, "sp_feats": torch.from_numpy(feats["sp_feats"])}
-            model(collate([sample]))
+            model(collate([sample]).to(device))
+    _synchronize(device)
     recompute = (time.perf_counter() - start) / n
     return {"cached_s_per_description": cached, "recompute_s_per_description": recompute,
             "ratio": recompute / cached, "n_descriptions": len(dataset), "n_recompute": n}  # fmt: skip
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA kernels, so a timer reads finished work (no-op on CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def _timed_step(cfg: Config, ws: Workspace, state: Any) -> float:

@@ -18,7 +18,7 @@ from threedrest.config import Config, parse_overrides
 from threedrest.data.splits import check_splits
 from threedrest.experiments.bench import time_cached_vs_recompute
 from threedrest.io import atomic_write_json
-from threedrest.net.backbone import evaluate_backbone
+from threedrest.net.backbone import evaluate_backbone, require_device
 from threedrest.net.features import FeatureCache, load_dataset_index
 
 
@@ -31,6 +31,7 @@ def main(argv: list[str]) -> int:
     cfg = Config.from_flat(args.profile, **parse_overrides(args.set))  # errors name the key and list valid ones
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
+    require_device(cfg.train.device)  # device=cuda without a GPU: ConfigError before the dataset is built
     start = time.perf_counter()
     index = load_dataset_index(cfg)
     check_splits(index, ("train", "val"))  # before backbone pre-training: an empty split says why and what to set

@@ -12,10 +12,16 @@ and factorised (the x_i term leaves the max): the same maths as ``torch_geometri
 with max aggregation, measured 2x faster on CPU than its scatter path in the plain dense form and
 2.4x faster again factorised. Pooling uses ``torch_geometric.utils.scatter``; kNN uses scipy's cKDTree
 (torch.cdist is 100x slower at 12k points and pyg-lib's knn is not installable).
+
+Device: pre-training and feature extraction run on ``cfg.train.device``. The kNN tables and voxel
+levels are built on the CPU (scipy), once per scene, and moved to the device with the scene's
+features; parameters are initialised on the CPU and then moved, so a CPU run computes exactly what
+it always did and a CUDA run starts from the same weights.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +35,7 @@ from torch import Tensor, nn
 from torch_geometric.utils import scatter
 from tqdm.auto import tqdm
 
-from threedrest.config import Config, ModelConfig
+from threedrest.config import Config, ConfigError, ModelConfig
 from threedrest.data.store import CLASSES, DatasetIndex, Scene
 
 VOXEL_SIZES = (0.2, 0.6)  # metres: the two coarse levels of the graph U-Net
@@ -45,6 +51,26 @@ class SceneGraph:
     feats: Tensor  # (N, 6) centred xyz + rgb in [-1, 1]
     nbr: list[Tensor]  # kNN tables (N_l, k_l) for level 0, 1, 2
     parent: list[Tensor]  # (N_l,) voxel id at level l + 1 of each node of level l, for l = 0, 1
+
+    def to(self, device: torch.device | str) -> SceneGraph:
+        """The same graph on ``device`` (the tensors themselves when they are there already)."""
+        return SceneGraph(
+            feats=self.feats.to(device),
+            nbr=[t.to(device) for t in self.nbr],
+            parent=[t.to(device) for t in self.parent],
+        )
+
+
+def require_device(device: str) -> torch.device:
+    """``device`` as a torch device, refusing CUDA on a machine where torch sees none (before any work)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("config key 'device' is 'cuda', but torch sees no CUDA device; use device=cpu")
+    return torch.device(device)
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where a model's weights are: feature extraction runs there, whichever device built the cache."""
+    return next(model.parameters()).device
 
 
 def knn_table(xyz: np.ndarray, k: int) -> Tensor:
@@ -169,36 +195,50 @@ FEATURE_THREADS = 2  # fixed, so the shared backbone and features do not depend 
 
 
 @contextmanager
-def deterministic() -> Iterator[None]:
+def deterministic(device: torch.device | str = "cpu") -> Iterator[None]:
     """Deterministic torch kernels and a fixed thread count inside: the gather backward of EdgeConv
     otherwise sums in a thread-dependent order, and reductions split differently with 1 or 2
-    threads, so the features every run shares would differ between a notebook and a worker."""
+    threads, so the features every run shares would differ between a notebook and a worker.
+
+    On CUDA the same request is best effort (``warn_only``): a kernel without a deterministic version
+    warns instead of stopping a long build, and cuBLAS gets the workspace setting its deterministic
+    mode needs (read when the process creates its first cuBLAS handle). Bits are promised on CPU only.
+    """
+    cuda = torch.device(device).type == "cuda"
     previous, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
-    torch.use_deterministic_algorithms(True)
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    if cuda:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.use_deterministic_algorithms(True)
     torch.set_num_threads(FEATURE_THREADS)
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(previous)
+        torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
         torch.set_num_threads(threads)
 
 
 def pretrain_backbone(index: DatasetIndex, cfg: Config, progress: bool = True) -> PointBackbone:
-    """Train on the train split's semantic + instance labels, then freeze (eval, no grad)."""
-    with deterministic():
-        return _pretrain(index, cfg, progress)
+    """Train on the train split's semantic + instance labels on ``cfg.train.device``, then freeze
+    (eval, no grad); the frozen backbone stays on that device."""
+    device = require_device(cfg.train.device)
+    with deterministic(device):
+        return _pretrain(index, cfg, progress, device)
 
 
-def _pretrain(index: DatasetIndex, cfg: Config, progress: bool) -> PointBackbone:
+def _pretrain(index: DatasetIndex, cfg: Config, progress: bool, device: torch.device) -> PointBackbone:
     mcfg = cfg.model
     if mcfg.backbone != "edgeconv":
         raise ValueError(f"config key 'backbone' is {mcfg.backbone!r}; this kit implements 'edgeconv'")
-    gen = torch.Generator().manual_seed(mcfg.backbone_seed)
-    torch.manual_seed(mcfg.backbone_seed)  # parameter initialisation
-    model = PointBackbone(mcfg.backbone_dim)
+    gen = torch.Generator().manual_seed(mcfg.backbone_seed)  # CPU draws: the same rotations on every device
+    torch.manual_seed(mcfg.backbone_seed)  # parameter initialisation (on the CPU, then moved)
+    model = PointBackbone(mcfg.backbone_dim).to(device)
     scene_ids = index.scene_ids("train")
     if not scene_ids:
         raise ValueError(f"{index.root}: no train scenes to pre-train the backbone on")
+    # graphs and targets stay in host memory (a ScanNet scan's is ~26 MB) and go to the device per step
     cache: dict[str, tuple[SceneGraph, Tensor, Tensor, Tensor]] = {}
     opt = torch.optim.AdamW(model.parameters(), lr=PRETRAIN_LR, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -212,8 +252,8 @@ def _pretrain(index: DatasetIndex, cfg: Config, progress: bool) -> PointBackbone
             scene = index.load_scene(sid)
             graph = build_graph(scene, mcfg.backbone_k)
             cache[sid] = (graph, *_targets(scene, torch.from_numpy(scene.xyz.astype(np.float32))))
-        graph, sem, offset, has_inst = cache[sid]
-        angle = torch.rand((), generator=gen) * 2 * torch.pi  # rotation about z, offsets rotate too
+        graph, sem, offset, has_inst = (t.to(device) for t in cache[sid])
+        angle = (torch.rand((), generator=gen) * 2 * torch.pi).to(device)  # rotation about z, offsets rotate too
         feats = _rotate_z(graph.feats, angle)
         offset = _rotate_z(offset, angle)
         h = model(graph, feats)
@@ -242,10 +282,11 @@ def evaluate_backbone(model: PointBackbone, index: DatasetIndex, split: str = "v
     correct = labelled = 0
     err_sum = inst_points = 0.0
     start = time.perf_counter()
+    device = device_of(model)  # where the backbone is
     for sid in index.scene_ids(split):
         scene = index.load_scene(sid)
-        graph = build_graph(scene, k)
-        sem, offset, has_inst = _targets(scene, torch.from_numpy(scene.xyz.astype(np.float32)))
+        graph = build_graph(scene, k).to(device)
+        sem, offset, has_inst = (t.to(device) for t in _targets(scene, torch.from_numpy(scene.xyz.astype(np.float32))))
         h = model(graph)
         keep = sem >= 0
         correct += int((model.sem_head(h).argmax(1)[keep] == sem[keep]).sum())
@@ -266,9 +307,11 @@ __all__ = [
     "backbone_settings",
     "build_graph",
     "deterministic",
+    "device_of",
     "evaluate_backbone",
     "freeze",
     "knn_table",
     "point_inputs",
     "pretrain_backbone",
+    "require_device",
 ]

