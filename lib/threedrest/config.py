@@ -8,6 +8,7 @@ is built: derive a new one with ``dataclasses.replace`` or ``Config.from_flat``.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -17,6 +18,15 @@ from threedrest.io import stable_hash
 
 class ConfigError(ValueError):
     """A configuration value or key is invalid; the message names it and lists what is valid."""
+
+
+NO_TRAINING = "THREEDREST_NO_TRAINING"  # set (e.g. =1): any training or backbone pre-training is an error
+
+
+def refuse_training(what: str) -> None:
+    """Raise when ``THREEDREST_NO_TRAINING`` is set: a class pack's notebooks must find every run they show."""
+    if os.environ.get(NO_TRAINING):
+        raise RuntimeError(f"{NO_TRAINING} is set, so this process trains nothing, but {what} is missing")
 
 
 @dataclass(frozen=True)
@@ -525,6 +535,7 @@ def flatten(cfg: Config) -> dict[str, Any]:
 
 
 __all__ = [
+    "NO_TRAINING",
     "Config",
     "ConfigError",
     "DataConfig",
@@ -536,5 +547,6 @@ __all__ = [
     "flatten",
     "get_profile",
     "parse_overrides",
+    "refuse_training",
     "replace",
 ]

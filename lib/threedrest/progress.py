@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from tqdm.auto import tqdm
+
+T = TypeVar("T")
 
 ENV = "THREEDREST_PROGRESS"
 EVERY = 15.0  # seconds between two lines of one loop
@@ -55,4 +61,17 @@ class Ticker:
             note(f"{self.desc}: {done}/{self.total} done in {time.perf_counter() - self.start:.0f} s")
 
 
-__all__ = ["ENV", "EVERY", "Ticker", "note"]
+def track(iterable: Iterable[T], desc: str, total: int | None = None, disable: bool = False) -> Iterator[T]:
+    """``tqdm`` over ``iterable`` (shown unless ``disable``), mirrored to the reproduce terminal by a ``Ticker``."""
+    total = len(iterable) if total is None else total  # type: ignore[arg-type]
+    ticker = Ticker(desc, total)
+    done = 0
+    with tqdm(iterable, desc=desc, total=total, disable=disable) as bar:
+        for item in bar:
+            yield item
+            done += 1
+            ticker.update(done)
+    ticker.close(done)
+
+
+__all__ = ["ENV", "EVERY", "Ticker", "note", "track"]

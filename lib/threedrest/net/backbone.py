@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from scipy.spatial import cKDTree
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
-from tqdm.auto import tqdm
 
-from threedrest.config import Config, ConfigError, ModelConfig
+from threedrest.config import Config, ConfigError, ModelConfig, refuse_training
 from threedrest.data.store import CLASSES, DatasetIndex, Scene
+from threedrest.progress import track
 
 VOXEL_SIZES = (0.2, 0.6)  # metres: the two coarse levels of the graph U-Net
 COARSE_K = 8  # neighbours on the voxel levels
@@ -224,6 +224,7 @@ def pretrain_backbone(index: DatasetIndex, cfg: Config, progress: bool = True) -
     """Train on the train split's semantic + instance labels on ``cfg.train.device``, then freeze
     (eval, no grad); the frozen backbone stays on that device."""
     device = require_device(cfg.train.device)
+    refuse_training(f"the pre-trained backbone of {index.root}")
     with deterministic(device):
         return _pretrain(index, cfg, progress, device)
 
@@ -246,7 +247,7 @@ def _pretrain(index: DatasetIndex, cfg: Config, progress: bool, device: torch.de
     )
     model.train()
     order = torch.randperm(len(scene_ids), generator=gen)
-    for step in tqdm(range(mcfg.backbone_pretrain_steps), desc="backbone pre-training", disable=not progress):
+    for step in track(range(mcfg.backbone_pretrain_steps), "backbone pre-training", disable=not progress):
         sid = scene_ids[int(order[step % len(scene_ids)])]
         if sid not in cache:
             scene = index.load_scene(sid)

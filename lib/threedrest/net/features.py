@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch_geometric.utils import scatter
-from tqdm.auto import tqdm
 
 from threedrest.config import Config
 from threedrest.data.store import CLASSES, DatasetIndex, Scene
@@ -51,6 +50,7 @@ from threedrest.net.backbone import (
     pretrain_backbone,
     require_device,
 )
+from threedrest.progress import track
 
 # columns of sp_feats after the backbone part
 VOTE, RGB, XYZ, EXTENT = slice(-12, -9), slice(-9, -6), slice(-6, -3), slice(-3, None)
@@ -115,7 +115,7 @@ def encode_minilm(
     # batches of similar length (stable sort by characters): padding costs ~30 % of the encoder time otherwise
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[np.ndarray] = [np.empty((0, 384), np.float16)] * len(texts)
-    for start in tqdm(range(0, len(texts), batch_size), desc="MiniLM", disable=not progress):
+    for start in track(range(0, len(texts), batch_size), "MiniLM text features", disable=not progress):
         rows = order[start : start + batch_size]
         enc = tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=128, return_tensors="pt")
         with torch.no_grad():
@@ -238,7 +238,7 @@ class FeatureCache:
         self.backbone()
         timings["backbone_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        for sid in tqdm(self.index.scene_ids(), desc="superpoint features", disable=not self.progress):
+        for sid in track(self.index.scene_ids(), "superpoint features", disable=not self.progress):
             self.scene_features(sid)
         timings["scene_features_s"] = time.perf_counter() - start
         if text:

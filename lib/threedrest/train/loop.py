@@ -15,7 +15,6 @@ computes exactly the supervised run's numbers.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +26,7 @@ from tqdm.auto import tqdm
 
 from threedrest import distributed
 from threedrest import progress as progress_
-from threedrest.config import Config
+from threedrest.config import Config, refuse_training
 from threedrest.data.sampler import Moves
 from threedrest.net import augment
 from threedrest.net.batching import Batch
@@ -39,8 +38,6 @@ from threedrest.semi.step import SemiStep, semi_step, views
 from threedrest.train.evaluate import Evaluation, evaluate
 from threedrest.train.state import Observer, TrainState, init_state, models_of
 from threedrest.train.workspace import Workspace
-
-NO_TRAINING = "THREEDREST_NO_TRAINING"  # set: any training is an error (a class pack's notebooks must find their runs)
 
 
 def amp_on(cfg: Config) -> bool:
@@ -173,10 +170,9 @@ def fit(
     steps (not a config field: how often a run is saved never changes its numbers or its hash).
     ``observers`` watch each unlabelled batch (ignored when ``state`` is given: it holds its own).
     """
-    if os.environ.get(NO_TRAINING) and (state is None or state.step < cfg.train.steps):
-        raise RuntimeError(f"{NO_TRAINING} is set: this process trains nothing, but a {cfg.ssl.method} run (seed "
-                           f"{cfg.seed}, ratio {cfg.data.label_ratio:g}) is not finished; its config hash is "
-                           f"{cfg.hash()}")  # fmt: skip
+    if state is None or state.step < cfg.train.steps:
+        refuse_training(f"a finished {cfg.ssl.method} run (seed {cfg.seed}, ratio {cfg.data.label_ratio:g}, "
+                        f"config hash {cfg.hash()})")  # fmt: skip
     if cfg.train.num_threads > 0:
         torch.set_num_threads(cfg.train.num_threads)
     state = state or init_state(cfg, ws, observers)
