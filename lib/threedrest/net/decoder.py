@@ -22,9 +22,11 @@ distractors 20.9 / 20.9 -> 19.5 / 19.2), 3DResT 32.2 / 32.0 -> 30.5 / 30.3.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -75,6 +77,31 @@ class FourierPE(nn.Module):
         return self.proj(self.features(xyz))
 
 
+class _MaskLogits(torch.autograd.Function):
+    """logits (B, P, S) = biases (B, P, 1) + kernels (B, P, d + c) . [sp, code] (B, S, d + c), PAD_LOGIT where ``pad``.
+
+    The forward is the product autograd would run. The backward computes only what the graph needs: no gradient
+    for the sin/cos ``code`` (B x S x c values autograd computes and drops), and the one for ``sp`` as
+    (B, S, P) x (B, P, d) where autograd runs (B, d + c, P) x (B, P, S): inner size P = n_layers + 1, a layout
+    BLAS runs at a fifth of its rate. The same products summed in the same order: the same bits."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, kernels: Tensor, biases: Tensor, sp: Tensor, code: Tensor,
+                pad: Tensor) -> Tensor:  # fmt: skip
+        basis = torch.cat([sp, code], -1)
+        ctx.save_for_backward(kernels, basis, pad)
+        ctx.sp_width = sp.shape[-1]
+        return torch.baddbmm(biases, kernels, basis.transpose(1, 2)).masked_fill_(pad.unsqueeze(1), PAD_LOGIT)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        kernels, basis, pad = ctx.saved_tensors
+        grad = grad.masked_fill(pad.unsqueeze(1), 0)
+        d = ctx.sp_width
+        grad_sp = torch.bmm(grad.transpose(1, 2), kernels[..., :d])
+        return torch.bmm(grad, basis), grad.sum(2, keepdim=True), grad_sp, None, None
+
+
 def mask2former_allowed(sp_logits: Tensor, sampled_idx: Tensor, sampled_mask: Tensor) -> Tensor:
     """(B, K) where the previous prediction says foreground (sigmoid >= 0.5) among real sampled
     superpoints; a row with none falls back to all real sampled superpoints (no empty softmax)."""
@@ -86,6 +113,54 @@ def _allowed(sampled_logits: Tensor, sampled_mask: Tensor) -> Tensor:
     return torch.where(allowed.any(1, keepdim=True), allowed, sampled_mask)
 
 
+def _fused_inference(mha: nn.MultiheadAttention, x: Tensor) -> bool:
+    """Whether ``mha`` on ``x`` takes its fused inference kernel (eval mode, nothing to differentiate)."""
+    return not mha.training and not (torch.is_grad_enabled() and (x.requires_grad or mha.in_proj_weight.requires_grad))
+
+
+def self_attention(mha: nn.MultiheadAttention, x: Tensor, pad: Tensor) -> Tensor:
+    """``mha(x, x, x, key_padding_mask=pad)[0]`` (batch first) without its generic wrapper: the same kernels in the
+    same layouts, so the same bits, minus the mask conversions and checks that cost more than the attention
+    itself at the decoder's sizes. Inference keeps the module (its fused kernel rounds differently)."""
+    if _fused_inference(mha, x):
+        return mha(x, x, x, key_padding_mask=pad, need_weights=False)[0]
+    b, t, e = x.shape
+    h = mha.num_heads
+    # rows in (position, sample) order as in the module: the weight gradients sum over rows in that order
+    q, k, v = (
+        F.linear(x.transpose(0, 1), mha.in_proj_weight, mha.in_proj_bias)
+        .view(t, b, 3, h, e // h)
+        .permute(2, 1, 3, 0, 4)
+    )
+    mask = torch.zeros(b, 1, 1, t, dtype=x.dtype, device=x.device).masked_fill_(pad.view(b, 1, 1, t), float("-inf"))
+    out = F.scaled_dot_product_attention(q, k, v, mask, mha.dropout if mha.training else 0.0)
+    out = F.linear(out.permute(2, 0, 1, 3).reshape(t * b, e), mha.out_proj.weight, mha.out_proj.bias)
+    return out.view(t, b, e).transpose(0, 1)
+
+
+def cross_attention(
+    mha: nn.MultiheadAttention, q: Tensor, key: Tensor, value: Tensor, allowed: Tensor
+) -> tuple[Tensor, Tensor]:
+    """``mha(q, key, value, attn_mask=blocked, need_weights=True)`` (batch first) where ``blocked`` is
+    ``~allowed`` (B, K) for every query and head: the module's weights path op for op (same bits), with the
+    mask kept (B * heads, 1, K) instead of materialised per query. Returns (output, head-averaged weights)."""
+    b, t, e = q.shape
+    n_k, h = key.shape[1], mha.num_heads
+    d = e // h
+    w_q, w_k, w_v = mha.in_proj_weight.chunk(3)
+    b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
+    q = F.linear(q.transpose(0, 1), w_q, b_q).view(t, b * h, d).transpose(0, 1)
+    k = F.linear(key.transpose(0, 1), w_k, b_k).view(n_k, b * h, d).transpose(0, 1)
+    v = F.linear(value.transpose(0, 1), w_v, b_v).view(n_k, b * h, d).transpose(0, 1)
+    mask = torch.zeros(b, 1, n_k, dtype=q.dtype, device=q.device).masked_fill_(~allowed.unsqueeze(1), float("-inf"))
+    weights = torch.baddbmm(mask.repeat_interleave(h, 0), q * math.sqrt(1.0 / d), k.transpose(1, 2)).softmax(-1)
+    if mha.training and mha.dropout > 0:
+        weights = F.dropout(weights, mha.dropout)
+    out = torch.bmm(weights, v).transpose(0, 1).reshape(t * b, e)
+    out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias).view(t, b, e).transpose(0, 1)
+    return out, weights.view(b, h, t, n_k).mean(1)
+
+
 class DecoderLayer(nn.Module):
     def __init__(self, d: int, heads: int, ffn: int, dropout: float):
         super().__init__()
@@ -94,10 +169,10 @@ class DecoderLayer(nn.Module):
         self.ffn = _ffn(d, ffn, dropout)
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(3)])
 
-    def forward(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, blocked: Tensor) -> tuple[Tensor, Tensor]:
-        """``blocked`` (B * heads, Q, K) True where a query may not look; no row is all True."""
-        q = self.norms[0](q + self.self_attn(q, q, q, key_padding_mask=q_pad, need_weights=False)[0])
-        out, attn = self.cross_attn(q, mem_key, mem, attn_mask=blocked, need_weights=True)
+    def forward(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, allowed: Tensor) -> tuple[Tensor, Tensor]:
+        """``allowed`` (B, K) True where the queries may look; no row is all False."""
+        q = self.norms[0](q + self_attention(self.self_attn, q, q_pad))
+        out, attn = cross_attention(self.cross_attn, q, mem_key, mem, allowed)
         q = self.norms[1](q + out)
         return self.norms[2](q + self.ffn(q)), attn
 
@@ -113,7 +188,7 @@ class ContextLayer(nn.Module):
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(2)])
 
     def forward(self, mem: Tensor, pad: Tensor) -> Tensor:
-        mem = self.norms[0](mem + self.self_attn(mem, mem, mem, key_padding_mask=pad, need_weights=False)[0])
+        mem = self.norms[0](mem + self_attention(self.self_attn, mem, pad))
         return self.norms[1](mem + self.ffn(mem))
 
 
@@ -186,14 +261,15 @@ class ReferModel(nn.Module):
         ranking = sample_logits.detach().masked_fill(~sp_mask, float("-inf"))
         sampled_idx = ranking.topk(k, dim=1).indices
         sampled_mask = sp_mask.gather(1, sampled_idx)
-        mem = sp.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, sp.shape[-1]))
+        sampled_sp = sp.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, sp.shape[-1]))
         valid = sp_mask.unsqueeze(-1).float()
         centre = (batch.sp_xyz * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True)
         vote = batch.sp_feats[..., VOTE] - centre
-        mem_pos = self.pos_enc(vote.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3)))
+        sampled_vote = vote.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3))
+        mem_pos = self.pos_enc(sampled_vote)
         # two equal tensors, not one: MultiheadAttention packs the key/value projections into one product when
         # key is value, which rounds differently (and the committed results were made this way)
-        mem, mem_key = mem + mem_pos, mem + mem_pos
+        mem, mem_key = sampled_sp + mem_pos, sampled_sp + mem_pos
         if len(self.context):
             pad = ~sampled_mask  # padded slots (S_b < K) are never attended to
             for context in self.context:
@@ -202,22 +278,20 @@ class ReferModel(nn.Module):
         # mask features mask_feats(sp) + mask_pos(vote) are never built: a kernel k is folded into the two
         # projections, k . (W sp + P f(vote) + b) = [k W, k P] . [sp, f(vote)] + k . b, so no superpoint-wide
         # Linear runs, the layers' masks need only the K sampled rows, and all predictions come from one bmm
-        basis = torch.cat([sp, self.mask_pos.features(vote)], -1)  # (B, S, d + 36)
-        sampled_basis = basis.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, basis.shape[-1]))
+        code = self.mask_pos.features(vote)  # (B, S, 36); the basis of the superpoint logits is [sp, code]
+        # the K sampled rows of the basis, from the K rows already gathered (the layers' masks need no gradient)
+        sampled_basis = torch.cat([sampled_sp.detach(), self.mask_pos.features(sampled_vote)], -1)
 
         kernels, biases, scores, attn_maps = [], [], [], []
         kernel, bias, score = self._predict(q)
         kernels.append(kernel), biases.append(bias), scores.append(score)
-        heads, n_q = self.cfg.n_heads, q.shape[1]
         for layer in self.layers:
-            sampled_logits = torch.baddbmm(bias.unsqueeze(-1), sampled_basis, kernel.unsqueeze(-1)).squeeze(-1)
-            allowed = _allowed(sampled_logits.detach(), sampled_mask)
-            blocked = (~allowed).unsqueeze(1).expand(-1, n_q, -1).repeat_interleave(heads, 0)
-            q, attn = layer(q, q_pad, mem, mem_key, blocked)
+            with torch.no_grad():  # the previous prediction only selects where to look
+                sampled_logits = torch.baddbmm(bias.unsqueeze(-1), sampled_basis, kernel.unsqueeze(-1)).squeeze(-1)
+            q, attn = layer(q, q_pad, mem, mem_key, _allowed(sampled_logits, sampled_mask))
             kernel, bias, score = self._predict(q)
             kernels.append(kernel), biases.append(bias), scores.append(score), attn_maps.append(attn)
-        logits = torch.baddbmm(torch.stack(biases, 1), torch.stack(kernels, 1), basis.transpose(1, 2))
-        logits = logits.masked_fill(~sp_mask.unsqueeze(1), PAD_LOGIT)  # (B, n_layers + 1, S)
+        logits = _MaskLogits.apply(torch.stack(kernels, 1), torch.stack(biases, 1), sp, code, ~sp_mask)  # (B, P, S)
         return ModelOutput(list(logits.unbind(1)), scores, sample_logits, attn_maps, sampled_idx, sampled_mask)
 
     def _sample_attention(self, sp: Tensor, words: Tensor, word_mask: Tensor) -> Tensor:
@@ -227,10 +301,10 @@ class ReferModel(nn.Module):
         key, value = self.sample_kv(words).chunk(2, -1)
         # the query projection folded into the keys: (W sp + b) . k = sp . (k W) + b . k, a word-level product
         key = key / key.shape[-1] ** 0.5
-        word_bias = (key @ self.sample_q.bias).unsqueeze(1)  # (B, 1, T)
+        # padded words get a -inf bias: the product adds it to every superpoint's logit, so no (B, S, T) mask pass
+        word_bias = (key @ self.sample_q.bias).masked_fill(~word_mask, float("-inf")).unsqueeze(1)  # (B, 1, T)
         logits = torch.baddbmm(word_bias, sp, (key @ self.sample_q.weight).transpose(1, 2))
-        attn = logits.masked_fill(~word_mask.unsqueeze(1), float("-inf")).softmax(-1)
-        return torch.bmm(attn, value)
+        return torch.bmm(logits.softmax(-1), value)
 
     def _predict(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The ROOT query's mask kernel folded into the mask projections (B, d + 36), its bias (B, 1), its score."""
