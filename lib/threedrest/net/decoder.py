@@ -9,6 +9,8 @@ prediction (Mask2Former: only where sigmoid >= 0.5, all when that leaves a row e
 ROOT query gives a kernel dotted with mask features of ALL superpoints -> superpoint mask logits,
 and a sigmoid MLP gives the score (predicted IoU). One prediction from the initial queries and one
 per layer. Padded superpoints and words never attend or are attended to; their logits are -1e4.
+No prediction reads the word queries after the last layer, so that layer updates the ROOT query alone (its
+attention maps, which need every query, are computed when read: ``AttentionMaps``).
 An option not in 3D-STMN, off by default (``sp_context_layers``): self-attention
 among the K sampled superpoints before the decoder, so the memory a query reads about one chair already
 holds what stands next to it (classroom val, 10 %, seeds 0 / 1: supervised 26.5 / 27.9 -> 27.3 / 28.5 mIoU,
@@ -23,7 +25,9 @@ distractors 20.9 / 20.9 -> 19.5 / 19.2), 3DResT 32.2 / 32.0 -> 30.5 / 30.3.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -37,12 +41,37 @@ from threedrest.net.features import VOTE
 PAD_LOGIT = -1e4  # logits of padded superpoints (fits float16)
 
 
+class AttentionMaps(Sequence[Tensor]):
+    """The cross-attention maps, one (B, T + 1, K) head average per layer, computed when first read.
+
+    No prediction reads them (attention imitation and analysis do), and the last layer's prediction needs only
+    the ROOT query: the last layer's word queries are updated only if someone reads the maps, by the same ops
+    as the other layers (the same numbers, with gradients when read under autograd)."""
+
+    def __init__(self, parts: list[Callable[[], Tensor]]) -> None:
+        self._parts, self._maps = parts, None
+
+    def _materialised(self) -> list[Tensor]:
+        if self._maps is None:
+            self._maps = [part() for part in self._parts]
+        return self._maps
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def __getitem__(self, i: int) -> Tensor:  # type: ignore[override]  (no slices)
+        return self._materialised()[i]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return iter(self._materialised())
+
+
 @dataclass
 class ModelOutput:
     sp_logits: list[Tensor]  # n_layers + 1 predictions, each (B, S)
     scores: list[Tensor]  # predicted IoU per prediction, each (B,) in [0, 1]
     sample_logits: Tensor  # (B, S) language-guided sampling relevance
-    attn: list[Tensor]  # cross-attention maps per layer, each (B, T + 1, K), head-averaged
+    attn: Sequence[Tensor]  # cross-attention maps per layer, each (B, T + 1, K), head-averaged (AttentionMaps)
     sampled_idx: Tensor  # (B, K) superpoints kept by sampling
     sampled_mask: Tensor  # (B, K) bool: the kept slot is a real superpoint (False: S_b < K)
 
@@ -118,14 +147,21 @@ def _fused_inference(mha: nn.MultiheadAttention, x: Tensor) -> bool:
     return not mha.training and not (torch.is_grad_enabled() and (x.requires_grad or mha.in_proj_weight.requires_grad))
 
 
-def self_attention(mha: nn.MultiheadAttention, x: Tensor, pad: Tensor) -> Tensor:
+def self_attention(mha: nn.MultiheadAttention, x: Tensor, pad: Tensor, n_queries: int | None = None) -> Tensor:
     """``mha(x, x, x, key_padding_mask=pad)[0]`` (batch first) without its generic wrapper: the same kernels in the
     same layouts, so the same bits, minus the mask conversions and checks that cost more than the attention
-    itself at the decoder's sizes. Inference keeps the module (its fused kernel rounds differently)."""
-    if _fused_inference(mha, x):
-        return mha(x, x, x, key_padding_mask=pad, need_weights=False)[0]
+    itself at the decoder's sizes. Inference keeps the module (its fused kernel rounds differently).
+    ``n_queries``: only the first that many positions ask (all remain keys and values) -> (B, n_queries, E)."""
     b, t, e = x.shape
     h = mha.num_heads
+    if n_queries is not None:
+        w, bias, d = mha.in_proj_weight, mha.in_proj_bias, e // h
+        q = F.linear(x[:, :n_queries], w[:e], bias[:e]).view(b, n_queries, h, d).transpose(1, 2)
+        k, v = F.linear(x, w[e:], bias[e:]).view(b, t, 2, h, d).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v, ~pad.view(b, 1, 1, t), mha.dropout if mha.training else 0.0)
+        return F.linear(out.transpose(1, 2).reshape(b, n_queries, e), mha.out_proj.weight, mha.out_proj.bias)
+    if _fused_inference(mha, x):
+        return mha(x, x, x, key_padding_mask=pad, need_weights=False)[0]
     # rows in (position, sample) order as in the module: the weight gradients sum over rows in that order
     q, k, v = (
         F.linear(x.transpose(0, 1), mha.in_proj_weight, mha.in_proj_bias)
@@ -139,11 +175,12 @@ def self_attention(mha: nn.MultiheadAttention, x: Tensor, pad: Tensor) -> Tensor
 
 
 def cross_attention(
-    mha: nn.MultiheadAttention, q: Tensor, key: Tensor, value: Tensor, allowed: Tensor
-) -> tuple[Tensor, Tensor]:
-    """``mha(q, key, value, attn_mask=blocked, need_weights=True)`` (batch first) where ``blocked`` is
-    ``~allowed`` (B, K) for every query and head: the module's weights path op for op (same bits), with the
-    mask kept (B * heads, 1, K) instead of materialised per query. Returns (output, head-averaged weights)."""
+    mha: nn.MultiheadAttention, q: Tensor, key: Tensor, value: Tensor | None, allowed: Tensor
+) -> tuple[Tensor | None, Tensor]:
+    """``mha(q, key, value, attn_mask=blocked, need_weights=True, average_attn_weights=False)`` (batch first)
+    where ``blocked`` is ``~allowed`` (B, K) for every query and head: the module's weights path op for op (same
+    bits), with the mask kept (B * heads, 1, K) instead of materialised per query. Returns (output, weights
+    (B * heads, T, K)); ``value`` None: the weights alone."""
     b, t, e = q.shape
     n_k, h = key.shape[1], mha.num_heads
     d = e // h
@@ -151,14 +188,20 @@ def cross_attention(
     b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
     q = F.linear(q.transpose(0, 1), w_q, b_q).view(t, b * h, d).transpose(0, 1)
     k = F.linear(key.transpose(0, 1), w_k, b_k).view(n_k, b * h, d).transpose(0, 1)
-    v = F.linear(value.transpose(0, 1), w_v, b_v).view(n_k, b * h, d).transpose(0, 1)
     mask = torch.zeros(b, 1, n_k, dtype=q.dtype, device=q.device).masked_fill_(~allowed.unsqueeze(1), float("-inf"))
     weights = torch.baddbmm(mask.repeat_interleave(h, 0), q * math.sqrt(1.0 / d), k.transpose(1, 2)).softmax(-1)
     if mha.training and mha.dropout > 0:
         weights = F.dropout(weights, mha.dropout)
+    if value is None:
+        return None, weights
+    v = F.linear(value.transpose(0, 1), w_v, b_v).view(n_k, b * h, d).transpose(0, 1)
     out = torch.bmm(weights, v).transpose(0, 1).reshape(t * b, e)
-    out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias).view(t, b, e).transpose(0, 1)
-    return out, weights.view(b, h, t, n_k).mean(1)
+    return F.linear(out, mha.out_proj.weight, mha.out_proj.bias).view(t, b, e).transpose(0, 1), weights
+
+
+def _head_average(weights: Tensor, heads: int) -> Tensor:
+    """(B * heads, T, K) attention weights -> (B, T, K), as nn.MultiheadAttention averages them."""
+    return weights.view(-1, heads, *weights.shape[1:]).mean(1)
 
 
 class DecoderLayer(nn.Module):
@@ -170,11 +213,24 @@ class DecoderLayer(nn.Module):
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(3)])
 
     def forward(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, allowed: Tensor) -> tuple[Tensor, Tensor]:
-        """``allowed`` (B, K) True where the queries may look; no row is all False."""
+        """Every query updated, and the cross-attention weights (B * heads, T + 1, K). ``allowed`` (B, K) True
+        where the queries may look; no row is all False."""
         q = self.norms[0](q + self_attention(self.self_attn, q, q_pad))
-        out, attn = cross_attention(self.cross_attn, q, mem_key, mem, allowed)
+        out, weights = cross_attention(self.cross_attn, q, mem_key, mem, allowed)
         q = self.norms[1](q + out)
-        return self.norms[2](q + self.ffn(q)), attn
+        return self.norms[2](q + self.ffn(q)), weights
+
+    def root(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, allowed: Tensor) -> Tensor:
+        """Only the ROOT query updated, (B, 1, d): all the last layer's prediction reads. The word queries are
+        still keys and values of the self-attention; their own updates (a third of a layer) are skipped."""
+        root = self.norms[0](q[:, :1] + self_attention(self.self_attn, q, q_pad, n_queries=1))
+        root = self.norms[1](root + cross_attention(self.cross_attn, root, mem_key, mem, allowed)[0])
+        return self.norms[2](root + self.ffn(root))
+
+    def maps(self, q: Tensor, q_pad: Tensor, mem_key: Tensor, allowed: Tensor) -> Tensor:
+        """Every query's head-averaged cross-attention map (B, T + 1, K), as ``forward`` computes it."""
+        q = self.norms[0](q + self_attention(self.self_attn, q, q_pad))
+        return _head_average(cross_attention(self.cross_attn, q, mem_key, None, allowed)[1], self.cross_attn.num_heads)
 
 
 class ContextLayer(nn.Module):
@@ -282,17 +338,30 @@ class ReferModel(nn.Module):
         # the K sampled rows of the basis, from the K rows already gathered (the layers' masks need no gradient)
         sampled_basis = torch.cat([sampled_sp.detach(), self.mask_pos.features(sampled_vote)], -1)
 
-        kernels, biases, scores, attn_maps = [], [], [], []
+        kernels, biases, scores, maps = [], [], [], []
         kernel, bias, score = self._predict(q)
         kernels.append(kernel), biases.append(bias), scores.append(score)
-        for layer in self.layers:
+        root_only = self._root_only()
+        for i, layer in enumerate(self.layers):
             with torch.no_grad():  # the previous prediction only selects where to look
                 sampled_logits = torch.baddbmm(bias.unsqueeze(-1), sampled_basis, kernel.unsqueeze(-1)).squeeze(-1)
-            q, attn = layer(q, q_pad, mem, mem_key, _allowed(sampled_logits, sampled_mask))
+            allowed = _allowed(sampled_logits, sampled_mask)
+            if i == root_only:
+                maps.append(partial(layer.maps, q, q_pad, mem_key, allowed))
+                q = layer.root(q, q_pad, mem, mem_key, allowed)
+            else:
+                q, weights = layer(q, q_pad, mem, mem_key, allowed)
+                maps.append(partial(_head_average, weights, self.cfg.n_heads))
             kernel, bias, score = self._predict(q)
-            kernels.append(kernel), biases.append(bias), scores.append(score), attn_maps.append(attn)
+            kernels.append(kernel), biases.append(bias), scores.append(score)
         logits = _MaskLogits.apply(torch.stack(kernels, 1), torch.stack(biases, 1), sp, code, ~sp_mask)  # (B, P, S)
-        return ModelOutput(list(logits.unbind(1)), scores, sample_logits, attn_maps, sampled_idx, sampled_mask)
+        attn = AttentionMaps(maps)
+        return ModelOutput(list(logits.unbind(1)), scores, sample_logits, attn, sampled_idx, sampled_mask)
+
+    def _root_only(self) -> int:
+        """The layer that updates the ROOT query alone (its maps computed when read): the last, unless dropout
+        is on (the maps must come from the very draws the prediction used); -1 for none."""
+        return len(self.layers) - 1 if not (self.training and self.cfg.dropout > 0) else -1
 
     def _sample_attention(self, sp: Tensor, words: Tensor, word_mask: Tensor) -> Tensor:
         """Single-head cross-attention superpoints -> words, value and output projections folded
@@ -322,9 +391,16 @@ def forward(model: nn.Module, batch: Batch, amp: bool = False) -> ModelOutput:
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out = model(batch)
     as_float = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in vars(out).items()}
-    for key in ("sp_logits", "scores", "attn"):
+    for key in ("sp_logits", "scores"):
         as_float[key] = [t.float() for t in as_float[key]]
+    as_float["attn"] = AttentionMaps([partial(_autocast_float, out.attn, i) for i in range(len(out.attn))])
     return ModelOutput(**as_float)
 
 
-__all__ = ["PAD_LOGIT", "ModelOutput", "ReferModel", "forward", "mask2former_allowed"]
+def _autocast_float(maps: Sequence[Tensor], i: int) -> Tensor:
+    """Map ``i`` read (computed, if not yet) under the bf16 autocast its layer ran in, then as float32."""
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        return maps[i].float()
+
+
+__all__ = ["PAD_LOGIT", "AttentionMaps", "ModelOutput", "ReferModel", "forward", "mask2former_allowed"]
