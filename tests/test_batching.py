@@ -114,6 +114,12 @@ def test_targets_match_scene_counts(built):
     expect_half = np.zeros(scene.n_superpoints, bool)
     expect_half[np.unique(scene.superpoint[other_sp])] = True
     np.testing.assert_array_equal(st == 0.5, expect_half & (counts == 0))
+    # sp_mentioned: every superpoint of a named class, the target's own included (read from the sentence alone)
+    named_ids = [int(o["object_id"]) for o in scene.objects if o["class_name"] in mentioned]
+    expect_named = np.zeros(scene.n_superpoints, bool)
+    expect_named[np.unique(scene.superpoint[np.isin(scene.instance, named_ids)])] = True
+    np.testing.assert_array_equal(sample["sp_mentioned"].numpy(), expect_named)
+    assert sample["sample_target"].dtype == torch.float32 and sample["sp_mentioned"].dtype == torch.bool
 
 
 def test_collate_pads_and_masks(built):

@@ -106,6 +106,23 @@ def test_referring_loss_combines_with_weights() -> None:
         assert tensor.grad is not None and tensor.grad.abs().sum() > 0
 
 
+def test_referring_loss_bce_dice_equal_the_single_terms_bitwise() -> None:
+    """referring_loss builds BCE and Dice of all predictions at once: the same numbers as mask_bce / mask_dice
+    per prediction, summed in prediction order, padding included (values and gradients)."""
+    g = torch.Generator().manual_seed(3)
+    layers = [(torch.randn(4, 9, generator=g) * 3).requires_grad_(True) for _ in range(3)]
+    target = (torch.rand(4, 9, generator=g) < 0.4).float()
+    sp_mask = torch.arange(9)[None] < torch.tensor([[9], [5], [7], [1]])
+    out = referring_loss(layers, [torch.rand(4) for _ in layers], torch.zeros(4, 9), target, target, sp_mask,
+                         ModelConfig())  # fmt: skip
+    bce, dice = (sum(fn(torch.stack(layers), target.expand(3, 4, 9), sp_mask.expand(3, 4, 9)).unbind(0))
+                 for fn in (mask_bce, mask_dice))  # fmt: skip
+    assert torch.equal(out["bce"], bce) and torch.equal(out["dice"], dice)
+    fused = torch.autograd.grad(out["bce"].sum() + out["dice"].sum(), layers)
+    single = torch.autograd.grad(bce.sum() + dice.sum(), layers)
+    assert all(torch.equal(a, b) for a, b in zip(fused, single, strict=True))
+
+
 def test_referring_loss_rejects_bad_input() -> None:
     x = torch.zeros(2, 3)
     with pytest.raises(ValueError, match="scores"):

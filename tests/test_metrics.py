@@ -33,6 +33,13 @@ def test_mask_iou_batched_shape_and_errors() -> None:
         mask_iou(pred, pred[..., :4])
 
 
+def test_mask_iou_unweighted_equals_unit_weights_bitwise() -> None:
+    """Without weights the IoU counts in integers: exactly the numbers of float64 unit weights."""
+    g = torch.Generator().manual_seed(0)
+    pred, gt = torch.rand(3, 4, 57, generator=g) < 0.4, torch.rand(3, 4, 57, generator=g) < 0.3
+    assert torch.equal(mask_iou(pred, gt), mask_iou(pred, gt, torch.ones(3, 4, 57, dtype=torch.float64)))
+
+
 def test_point_iou_from_superpoints_by_hand() -> None:
     sp_pred = torch.tensor([[1, 0, 1], [0, 1, 1]], dtype=torch.bool)
     sp_sizes = torch.tensor([[4, 2, 3], [5, 1, 7]])

@@ -6,7 +6,7 @@ import pytest
 import torch
 from threedrest.config import Config
 from threedrest.net.batching import Batch
-from threedrest.net.decoder import ReferModel, mask2former_allowed
+from threedrest.net.decoder import AttentionMaps, ReferModel, mask2former_allowed
 from threedrest.net.losses import referring_loss
 
 C, D, VOCAB = 15, 24, 30  # C >= 12: the last twelve columns are vote, rgb, xyz, extent
@@ -185,6 +185,25 @@ def test_training_steps_lower_the_loss(text_encoder):
         torch.set_num_threads(threads)
     with torch.no_grad():
         assert float(loss()) < 0.7 * first
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_last_layer_updates_the_root_query_alone(monkeypatch, training):
+    """Only the ROOT query of the last layer feeds a prediction: the model updates it alone and computes that
+    layer's attention maps when they are read. Pinned against every query updated (ReferModel._root_only -1):
+    the same predictions up to rounding, the very same maps, and the same gradients through the maps."""
+    batch = make_batch([20, 13, 5], [7, 4, 9], t_pad=2)
+    model = build(n_layers=2).train(training)
+    fast = model(batch)
+    assert isinstance(fast.attn, AttentionMaps) and len(fast.attn) == 2 and fast.attn._maps is None
+    monkeypatch.setattr(ReferModel, "_root_only", lambda self: -1)
+    full = model(batch)
+    for a, b in zip([*fast.sp_logits, *fast.scores], [*full.sp_logits, *full.scores], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert all(torch.equal(a, b) for a, b in zip(fast.attn, full.attn, strict=True))
+    params = list(model.layers[-1].self_attn.parameters())
+    grads = [torch.autograd.grad(sum((m**2).sum() for m in out.attn), params) for out in (fast, full)]
+    assert all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
 
 
 def test_folded_projections_equal_the_unfolded_formulas():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 from torch import Tensor
 
 EPS = 1e-6
@@ -34,7 +33,9 @@ def mask_iou(pred: Tensor, gt: Tensor, weight: Tensor | None = None) -> Tensor:
     if pred.shape != gt.shape:
         raise ValueError(f"mask_iou: pred shape {tuple(pred.shape)} != gt shape {tuple(gt.shape)}")
     pred, gt = pred.bool(), gt.bool()
-    w = torch.ones_like(pred, dtype=torch.float64) if weight is None else weight.double()
+    if weight is None:  # integer counts: the same numbers as summing float64 ones, without the (..., S) weights
+        return iou_from_counts((pred & gt).sum(-1), (pred | gt).sum(-1))
+    w = weight.double()
     return iou_from_counts(((pred & gt) * w).sum(-1), ((pred | gt) * w).sum(-1))
 
 

@@ -51,19 +51,18 @@ def _geometry(batch: Batch, angle: Tensor, flip: Tensor, scale: Tensor, noise: T
     zero, one = torch.zeros_like(c), torch.ones_like(c)
     rot = torch.stack([c, -s, zero, s, c, zero, zero, zero, one], -1).view(-1, 3, 3)
     linear = rot * flip.unsqueeze(1) * scale.view(-1, 1, 1)  # R @ diag(flip) * scale, (B, 3, 3)
-
-    def move(xyz: Tensor) -> Tensor:
-        return (xyz - centre) @ linear.transpose(1, 2) + centre + noise
-
+    b, s = batch.sp_mask.shape
+    pad = ~batch.sp_mask.view(b, 1, s, 1)
     feats = batch.sp_feats.clone()
-    feat_xyz = feats[..., XYZ]
-    feats[..., XYZ] = move(feat_xyz)
-    feats[..., VOTE] = move(feats[..., VOTE])
+    # the three point sets that move alike (centroids, xyz and vote columns) in one product, (B, 3, S, 3)
+    points = torch.stack([batch.sp_xyz, feats[..., XYZ], feats[..., VOTE]], 1)
+    moved = ((points - centre.unsqueeze(1)).view(b, 3 * s, 3) @ linear.transpose(1, 2)).view(b, 3, s, 3)
+    moved = (moved + centre.unsqueeze(1) + noise.unsqueeze(1)).masked_fill_(pad, 0)
+    feats[..., XYZ], feats[..., VOTE] = moved[:, 1], moved[:, 2]
     # an axis-aligned extent e becomes |linear| e: the extent of the transformed box's bounds
-    feats[..., EXTENT] = feats[..., EXTENT] @ linear.abs().transpose(1, 2)
-    sp_xyz = move(batch.sp_xyz)
-    pad = ~batch.sp_mask.unsqueeze(-1)
-    return replace(batch, sp_xyz=sp_xyz.masked_fill(pad, 0), sp_feats=feats.masked_fill(pad, 0))
+    feats[..., EXTENT] = (feats[..., EXTENT] @ linear.abs().transpose(1, 2)).masked_fill_(pad[:, 0], 0)
+    # padding is zero in a collated batch: only the columns written here need clearing (not all of sp_feats)
+    return replace(batch, sp_xyz=moved[:, 0].contiguous(), sp_feats=feats)
 
 
 def weak(batch: Batch, gen: torch.Generator, mild: bool = False) -> Batch:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
-from threedrest.data.store import CLASS_INDEX, DataError, DatasetIndex
+from threedrest.data.store import CLASS_INDEX, CLASSES, DataError, DatasetIndex
 from threedrest.net.features import FeatureCache
 
 
@@ -77,11 +77,12 @@ class ReferDataset(torch.utils.data.Dataset):
         self.scenes: dict[str, dict[str, Any]] = {}
         for sid in sorted({r["scene_id"] for r in self.records}):
             self.scenes[sid] = self._scene_tensors(sid)
-        self.mentioned = [
-            torch.tensor(sorted(CLASS_INDEX[c] for c in mentioned_classes(r["token"]) if c in CLASS_INDEX),
-                         dtype=torch.long)
-            for r in self.records
-        ]  # fmt: skip
+        # per description, 0.5 for each class its sentence names, indexed by class + 1 (column 0: no class, -1);
+        # a superpoint's value is one lookup of its majority class (no per-sample isin)
+        mention_half = np.zeros((len(self.records), len(CLASSES) + 1), np.float32)
+        for i, r in enumerate(self.records):
+            mention_half[i, [CLASS_INDEX[c] + 1 for c in mentioned_classes(r["token"]) if c in CLASS_INDEX]] = 0.5
+        self.mention_half = torch.from_numpy(mention_half)
         for r in self.records:
             if int(r["object_id"]) not in self.scenes[r["scene_id"]]["row"]:
                 raise DataError(f"{index.root / 'descriptions.json'}: uid {r['uid']} field 'object_id' "
@@ -100,14 +101,17 @@ class ReferDataset(torch.utils.data.Dataset):
         counts = counts.reshape(len(inst_ids), n_sp)
         majority = inst_ids[counts.argmax(0)]  # (S,) object id or -1
         obj_class = {int(o["object_id"]): CLASS_INDEX.get(o.get("class_name", ""), -1) for o in scene.objects}
+        counts_t = torch.from_numpy(counts).float()
         return {
             "sp_feats": torch.from_numpy(feats["sp_feats"]).float(),
             "sp_xyz": torch.from_numpy(feats["sp_xyz"]).float(),
             "sp_sizes": torch.from_numpy(feats["sp_sizes"]).float(),
-            "counts": torch.from_numpy(counts).float(),
+            "counts": counts_t,
+            "n_points": counts_t.sum(1),  # points per instance row (integer-valued: exact in float32)
             "row": {int(i): r for r, i in enumerate(inst_ids) if i >= 0},
             "majority": torch.from_numpy(majority.astype(np.int64)),
-            "majority_class": torch.tensor([obj_class.get(int(m), -1) for m in majority], dtype=torch.long),
+            # class index + 1 of each superpoint's majority object (0: none or unannotated), a column of mention_half
+            "majority_class": torch.tensor([obj_class.get(int(m), -1) + 1 for m in majority], dtype=torch.long),
         }
 
     def __len__(self) -> int:
@@ -117,17 +121,16 @@ class ReferDataset(torch.utils.data.Dataset):
         record = self.records[i]
         scene = self.scenes[record["scene_id"]]
         obj = int(record["object_id"])
-        count = scene["counts"][scene["row"][obj]]
-        sp_mentioned = torch.isin(scene["majority_class"], self.mentioned[i])  # from the sentence alone
-        sample_target = torch.where(scene["majority"] == obj, 1.0, sp_mentioned.float() * 0.5)
+        obj_row = scene["row"][obj]
+        half = self.mention_half[i][scene["majority_class"]]  # 0.5 on superpoints of a named class: sentence only
         sample = {
             "sp_feats": scene["sp_feats"],
             "sp_xyz": scene["sp_xyz"],
             "sp_sizes": scene["sp_sizes"],
-            "sp_target_count": count,
-            "n_target": count.sum(),
-            "sample_target": sample_target,
-            "sp_mentioned": sp_mentioned,
+            "sp_target_count": scene["counts"][obj_row],
+            "n_target": scene["n_points"][obj_row],
+            "sample_target": torch.where(scene["majority"] == obj, 1.0, half),
+            "sp_mentioned": half > 0,
             "index": i,
             "unique": bool(record.get("unique", False)),
             "uid": record["uid"],
@@ -151,10 +154,14 @@ def collate(samples: list[dict[str, Any]]) -> Batch:
     def pad(key: str) -> Tensor:
         return pad_sequence([s[key] for s in samples], batch_first=True)
 
-    sp_mask = pad_sequence([torch.ones(len(s["sp_sizes"]), dtype=torch.bool) for s in samples], batch_first=True)
+    def lengths_mask(key: str) -> Tensor:
+        lengths = torch.tensor([len(s[key]) for s in samples])
+        return torch.arange(int(lengths.max())) < lengths.unsqueeze(1)
+
+    sp_mask = lengths_mask("sp_sizes")
     text_key = "word_feats" if "word_feats" in samples[0] else "word_ids"
     words = pad(text_key)
-    word_mask = pad_sequence([torch.ones(len(s[text_key]), dtype=torch.bool) for s in samples], batch_first=True)
+    word_mask = lengths_mask(text_key)
     sp_sizes, sp_target_count = pad("sp_sizes"), pad("sp_target_count")
     return Batch(
         sp_feats=pad("sp_feats"),

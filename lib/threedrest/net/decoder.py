@@ -9,6 +9,8 @@ prediction (Mask2Former: only where sigmoid >= 0.5, all when that leaves a row e
 ROOT query gives a kernel dotted with mask features of ALL superpoints -> superpoint mask logits,
 and a sigmoid MLP gives the score (predicted IoU). One prediction from the initial queries and one
 per layer. Padded superpoints and words never attend or are attended to; their logits are -1e4.
+No prediction reads the word queries after the last layer, so that layer updates the ROOT query alone (its
+attention maps, which need every query, are computed when read: ``AttentionMaps``).
 An option not in 3D-STMN, off by default (``sp_context_layers``): self-attention
 among the K sampled superpoints before the decoder, so the memory a query reads about one chair already
 holds what stands next to it (classroom val, 10 %, seeds 0 / 1: supervised 26.5 / 27.9 -> 27.3 / 28.5 mIoU,
@@ -22,13 +24,16 @@ distractors 20.9 / 20.9 -> 19.5 / 19.2), 3DResT 32.2 / 32.0 -> 30.5 / 30.3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from threedrest.config import ModelConfig
+from threedrest.net.attention import AttentionMaps, cross_attention, head_average, self_attention
 from threedrest.net.batching import Batch
 from threedrest.net.features import VOTE
 
@@ -40,7 +45,7 @@ class ModelOutput:
     sp_logits: list[Tensor]  # n_layers + 1 predictions, each (B, S)
     scores: list[Tensor]  # predicted IoU per prediction, each (B,) in [0, 1]
     sample_logits: Tensor  # (B, S) language-guided sampling relevance
-    attn: list[Tensor]  # cross-attention maps per layer, each (B, T + 1, K), head-averaged
+    attn: Sequence[Tensor]  # per layer (B, T + 1, K), head-averaged; AttentionMaps (list(attn) for a list)
     sampled_idx: Tensor  # (B, K) superpoints kept by sampling
     sampled_mask: Tensor  # (B, K) bool: the kept slot is a real superpoint (False: S_b < K)
 
@@ -75,6 +80,31 @@ class FourierPE(nn.Module):
         return self.proj(self.features(xyz))
 
 
+class _MaskLogits(torch.autograd.Function):
+    """logits (B, P, S) = biases (B, P, 1) + kernels (B, P, d + c) . [sp, code] (B, S, d + c), PAD_LOGIT where ``pad``.
+
+    The forward is the product autograd would run. The backward computes only what the graph needs: no gradient
+    for the sin/cos ``code`` (B x S x c values autograd computes and drops), and the one for ``sp`` as
+    (B, S, P) x (B, P, d) where autograd runs (B, d + c, P) x (B, P, S): inner size P = n_layers + 1, a layout
+    BLAS runs at a fifth of its rate. The same products summed in the same order: the same bits."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, kernels: Tensor, biases: Tensor, sp: Tensor, code: Tensor,
+                pad: Tensor) -> Tensor:  # fmt: skip
+        basis = torch.cat([sp, code], -1)
+        ctx.save_for_backward(kernels, basis, pad)
+        ctx.sp_width = sp.shape[-1]
+        return torch.baddbmm(biases, kernels, basis.transpose(1, 2)).masked_fill_(pad.unsqueeze(1), PAD_LOGIT)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        kernels, basis, pad = ctx.saved_tensors
+        grad = grad.masked_fill(pad.unsqueeze(1), 0)
+        d = ctx.sp_width
+        grad_sp = torch.bmm(grad.transpose(1, 2), kernels[..., :d])
+        return torch.bmm(grad, basis), grad.sum(2, keepdim=True), grad_sp, None, None
+
+
 def mask2former_allowed(sp_logits: Tensor, sampled_idx: Tensor, sampled_mask: Tensor) -> Tensor:
     """(B, K) where the previous prediction says foreground (sigmoid >= 0.5) among real sampled
     superpoints; a row with none falls back to all real sampled superpoints (no empty softmax)."""
@@ -94,12 +124,25 @@ class DecoderLayer(nn.Module):
         self.ffn = _ffn(d, ffn, dropout)
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(3)])
 
-    def forward(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, blocked: Tensor) -> tuple[Tensor, Tensor]:
-        """``blocked`` (B * heads, Q, K) True where a query may not look; no row is all True."""
-        q = self.norms[0](q + self.self_attn(q, q, q, key_padding_mask=q_pad, need_weights=False)[0])
-        out, attn = self.cross_attn(q, mem_key, mem, attn_mask=blocked, need_weights=True)
+    def forward(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, allowed: Tensor) -> tuple[Tensor, Tensor]:
+        """Every query updated, and the cross-attention weights (B * heads, T + 1, K). ``allowed`` (B, K) True
+        where the queries may look; no row is all False."""
+        q = self.norms[0](q + self_attention(self.self_attn, q, q_pad))
+        out, weights = cross_attention(self.cross_attn, q, mem_key, mem, allowed)
         q = self.norms[1](q + out)
-        return self.norms[2](q + self.ffn(q)), attn
+        return self.norms[2](q + self.ffn(q)), weights
+
+    def root(self, q: Tensor, q_pad: Tensor, mem: Tensor, mem_key: Tensor, allowed: Tensor) -> Tensor:
+        """Only the ROOT query updated, (B, 1, d): all the last layer's prediction reads. The word queries are
+        still keys and values of the self-attention; their own updates (a third of a layer) are skipped."""
+        root = self.norms[0](q[:, :1] + self_attention(self.self_attn, q, q_pad, n_queries=1))
+        root = self.norms[1](root + cross_attention(self.cross_attn, root, mem_key, mem, allowed)[0])
+        return self.norms[2](root + self.ffn(root))
+
+    def maps(self, q: Tensor, q_pad: Tensor, mem_key: Tensor, allowed: Tensor) -> Tensor:
+        """Every query's head-averaged cross-attention map (B, T + 1, K), as ``forward`` computes it."""
+        q = self.norms[0](q + self_attention(self.self_attn, q, q_pad))
+        return head_average(cross_attention(self.cross_attn, q, mem_key, None, allowed)[1], self.cross_attn.num_heads)
 
 
 class ContextLayer(nn.Module):
@@ -113,7 +156,7 @@ class ContextLayer(nn.Module):
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(2)])
 
     def forward(self, mem: Tensor, pad: Tensor) -> Tensor:
-        mem = self.norms[0](mem + self.self_attn(mem, mem, mem, key_padding_mask=pad, need_weights=False)[0])
+        mem = self.norms[0](mem + self_attention(self.self_attn, mem, pad))
         return self.norms[1](mem + self.ffn(mem))
 
 
@@ -186,14 +229,15 @@ class ReferModel(nn.Module):
         ranking = sample_logits.detach().masked_fill(~sp_mask, float("-inf"))
         sampled_idx = ranking.topk(k, dim=1).indices
         sampled_mask = sp_mask.gather(1, sampled_idx)
-        mem = sp.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, sp.shape[-1]))
+        sampled_sp = sp.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, sp.shape[-1]))
         valid = sp_mask.unsqueeze(-1).float()
         centre = (batch.sp_xyz * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True)
         vote = batch.sp_feats[..., VOTE] - centre
-        mem_pos = self.pos_enc(vote.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3)))
+        sampled_vote = vote.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, 3))
+        mem_pos = self.pos_enc(sampled_vote)
         # two equal tensors, not one: MultiheadAttention packs the key/value projections into one product when
         # key is value, which rounds differently (and the committed results were made this way)
-        mem, mem_key = mem + mem_pos, mem + mem_pos
+        mem, mem_key = sampled_sp + mem_pos, sampled_sp + mem_pos
         if len(self.context):
             pad = ~sampled_mask  # padded slots (S_b < K) are never attended to
             for context in self.context:
@@ -202,23 +246,34 @@ class ReferModel(nn.Module):
         # mask features mask_feats(sp) + mask_pos(vote) are never built: a kernel k is folded into the two
         # projections, k . (W sp + P f(vote) + b) = [k W, k P] . [sp, f(vote)] + k . b, so no superpoint-wide
         # Linear runs, the layers' masks need only the K sampled rows, and all predictions come from one bmm
-        basis = torch.cat([sp, self.mask_pos.features(vote)], -1)  # (B, S, d + 36)
-        sampled_basis = basis.gather(1, sampled_idx.unsqueeze(-1).expand(-1, -1, basis.shape[-1]))
+        code = self.mask_pos.features(vote)  # (B, S, 36); the basis of the superpoint logits is [sp, code]
+        # the K sampled rows of the basis, from the K rows already gathered (the layers' masks need no gradient)
+        sampled_basis = torch.cat([sampled_sp.detach(), self.mask_pos.features(sampled_vote)], -1)
 
-        kernels, biases, scores, attn_maps = [], [], [], []
+        kernels, biases, scores, maps = [], [], [], []
         kernel, bias, score = self._predict(q)
         kernels.append(kernel), biases.append(bias), scores.append(score)
-        heads, n_q = self.cfg.n_heads, q.shape[1]
-        for layer in self.layers:
-            sampled_logits = torch.baddbmm(bias.unsqueeze(-1), sampled_basis, kernel.unsqueeze(-1)).squeeze(-1)
-            allowed = _allowed(sampled_logits.detach(), sampled_mask)
-            blocked = (~allowed).unsqueeze(1).expand(-1, n_q, -1).repeat_interleave(heads, 0)
-            q, attn = layer(q, q_pad, mem, mem_key, blocked)
+        root_only = self._root_only()
+        for i, layer in enumerate(self.layers):
+            with torch.no_grad():  # the previous prediction only selects where to look
+                sampled_logits = torch.baddbmm(bias.unsqueeze(-1), sampled_basis, kernel.unsqueeze(-1)).squeeze(-1)
+            allowed = _allowed(sampled_logits, sampled_mask)
+            if i == root_only:
+                maps.append(partial(layer.maps, q, q_pad, mem_key, allowed))
+                q = layer.root(q, q_pad, mem, mem_key, allowed)
+            else:
+                q, weights = layer(q, q_pad, mem, mem_key, allowed)
+                maps.append(partial(head_average, weights, self.cfg.n_heads))
             kernel, bias, score = self._predict(q)
-            kernels.append(kernel), biases.append(bias), scores.append(score), attn_maps.append(attn)
-        logits = torch.baddbmm(torch.stack(biases, 1), torch.stack(kernels, 1), basis.transpose(1, 2))
-        logits = logits.masked_fill(~sp_mask.unsqueeze(1), PAD_LOGIT)  # (B, n_layers + 1, S)
-        return ModelOutput(list(logits.unbind(1)), scores, sample_logits, attn_maps, sampled_idx, sampled_mask)
+            kernels.append(kernel), biases.append(bias), scores.append(score)
+        logits = _MaskLogits.apply(torch.stack(kernels, 1), torch.stack(biases, 1), sp, code, ~sp_mask)  # (B, P, S)
+        attn = AttentionMaps(maps)
+        return ModelOutput(list(logits.unbind(1)), scores, sample_logits, attn, sampled_idx, sampled_mask)
+
+    def _root_only(self) -> int:
+        """The layer that updates the ROOT query alone (its maps computed when read): the last, unless dropout
+        is on (the maps must come from the very draws the prediction used); -1 for none."""
+        return len(self.layers) - 1 if not (self.training and self.cfg.dropout > 0) else -1
 
     def _sample_attention(self, sp: Tensor, words: Tensor, word_mask: Tensor) -> Tensor:
         """Single-head cross-attention superpoints -> words, value and output projections folded
@@ -227,10 +282,10 @@ class ReferModel(nn.Module):
         key, value = self.sample_kv(words).chunk(2, -1)
         # the query projection folded into the keys: (W sp + b) . k = sp . (k W) + b . k, a word-level product
         key = key / key.shape[-1] ** 0.5
-        word_bias = (key @ self.sample_q.bias).unsqueeze(1)  # (B, 1, T)
+        # padded words get a -inf bias: the product adds it to every superpoint's logit, so no (B, S, T) mask pass
+        word_bias = (key @ self.sample_q.bias).masked_fill(~word_mask, float("-inf")).unsqueeze(1)  # (B, 1, T)
         logits = torch.baddbmm(word_bias, sp, (key @ self.sample_q.weight).transpose(1, 2))
-        attn = logits.masked_fill(~word_mask.unsqueeze(1), float("-inf")).softmax(-1)
-        return torch.bmm(attn, value)
+        return torch.bmm(logits.softmax(-1), value)
 
     def _predict(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The ROOT query's mask kernel folded into the mask projections (B, d + 36), its bias (B, 1), its score."""
@@ -248,9 +303,16 @@ def apply_model(model: nn.Module, batch: Batch, amp: bool = False) -> ModelOutpu
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out = model(batch)
     as_float = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in vars(out).items()}
-    for key in ("sp_logits", "scores", "attn"):
+    for key in ("sp_logits", "scores"):
         as_float[key] = [t.float() for t in as_float[key]]
+    as_float["attn"] = AttentionMaps([partial(_autocast_float, out.attn, i) for i in range(len(out.attn))])
     return ModelOutput(**as_float)
 
 
-__all__ = ["PAD_LOGIT", "ModelOutput", "ReferModel", "apply_model", "mask2former_allowed"]
+def _autocast_float(maps: Sequence[Tensor], i: int) -> Tensor:
+    """Map ``i`` read (computed, if not yet) under the bf16 autocast its layer ran in, then as float32."""
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        return maps[i].float()
+
+
+__all__ = ["PAD_LOGIT", "AttentionMaps", "ModelOutput", "ReferModel", "apply_model", "mask2former_allowed"]

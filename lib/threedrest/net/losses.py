@@ -45,7 +45,7 @@ def _masked_mean(values: Tensor, valid: Tensor) -> Tensor:
 
 def _clean(x: Tensor, valid: Tensor) -> Tensor:
     # Padding may hold anything (even inf): replace it so neither the value nor the gradient sees it.
-    return torch.where(valid, x, torch.zeros_like(x))
+    return torch.where(valid, x, 0.0)
 
 
 def mask_bce(sp_logits: Tensor, sp_target: Tensor, sp_mask: Tensor | None = None) -> Tensor:
@@ -106,6 +106,18 @@ def sampling_focal(
     return _masked_mean(loss, valid)
 
 
+def _bce_dice(stacked: Tensor, sp_target: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+    """``mask_bce`` and ``mask_dice`` of P predictions (P, B, S) against one target (B, S), summed over P -> (B,)
+    each: the cleaned logits, the target, its sum and the valid counts are built once, not per term and layer."""
+    _check("sp_target", sp_target, valid)
+    x, t = _clean(stacked, valid), _clean(sp_target.to(stacked.dtype), valid)
+    n_valid = valid.sum(-1).clamp(min=1)
+    bce = (F.binary_cross_entropy_with_logits(x, t.expand_as(x), reduction="none") * valid).sum(-1) / n_valid
+    p = torch.sigmoid(x) * valid
+    dice = 1.0 - (2.0 * (p * t).sum(-1) + 1.0) / (p.sum(-1) + t.sum(-1) + 1.0)
+    return bce.sum(0), dice.sum(0)
+
+
 def referring_loss(
     sp_logits: list[Tensor],
     scores: list[Tensor],
@@ -123,10 +135,9 @@ def referring_loss(
         raise ValueError(f"referring_loss: got {len(sp_logits)} sp_logits and {len(scores)} scores (need equal, >0)")
     # all predictions at once, (P, B, S): one kernel per term instead of one per term and layer
     stacked = torch.stack(sp_logits)
+    bce, dice = _bce_dice(stacked, sp_target, _valid(sp_logits[0], sp_mask))
     target = sp_target.expand_as(stacked)
     mask = None if sp_mask is None else sp_mask.expand_as(stacked)
-    bce = mask_bce(stacked, target, mask).sum(0)
-    dice = mask_dice(stacked, target, mask).sum(0)
     score = score_loss(torch.stack(scores), hard_iou(stacked, target, mask), weights.score_on == "confident").sum(0)
     focal = sampling_focal(sample_logits, sample_target, sp_mask)
     total = weights.loss_bce * bce + weights.loss_dice * dice + weights.loss_score * score + weights.loss_focal * focal

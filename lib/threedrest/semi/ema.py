@@ -54,8 +54,11 @@ def update_teacher(teacher: nn.Module, student: nn.Module, momentum: float, buff
         raise ValueError(f"momentum must be in [0, 1], got {momentum}")
     if buffers not in BUFFER_POLICIES:
         raise ValueError(f"buffers must be one of {BUFFER_POLICIES}, got {buffers!r}")
-    for t, s in _pairs(teacher, student, "parameters"):
-        t.mul_(momentum).add_(s.detach(), alpha=1.0 - momentum)
+    pairs = _pairs(teacher, student, "parameters")
+    if pairs:  # one multi-tensor call per operation, not two kernels per parameter: the same arithmetic
+        t_params, s_params = [t for t, _ in pairs], [s.detach() for _, s in pairs]
+        torch._foreach_mul_(t_params, momentum)
+        torch._foreach_add_(t_params, s_params, alpha=1.0 - momentum)
     for t, s in _pairs(teacher, student, "buffers"):
         if buffers == "average" and t.is_floating_point():
             t.mul_(momentum).add_(s, alpha=1.0 - momentum)
