@@ -256,6 +256,8 @@ class Config:
         for (section, name), neutral in HASH_NEUTRAL.items():
             if raw[section][name] == neutral:
                 del raw[section][name]
+        if ARITHMETIC > 1:  # a run of earlier arithmetic has another key: it is trained again, never reused
+            raw["arithmetic"] = ARITHMETIC
         return stable_hash(raw)
 
     @classmethod
@@ -486,6 +488,11 @@ def _paper() -> Config:
     )
 
 
+# How the kit computes a run, in the run's key (Config.hash): raised whenever a change to the code moves a run's
+# numbers, so that a run trained by earlier code is never reused by hash. 1: the arithmetic up to commit 3f18f61;
+# 2: the faster decoder step (the last layer updates the ROOT query alone; docs/performance.md).
+ARITHMETIC = 2
+
 # options added after results were committed, with the value that reproduces the earlier behaviour (Config.hash)
 HASH_NEUTRAL: dict[tuple[str, str], Any] = {
     ("model", "sp_context_layers"): 0,
@@ -535,6 +542,7 @@ def flatten(cfg: Config) -> dict[str, Any]:
 
 
 __all__ = [
+    "ARITHMETIC",
     "NO_TRAINING",
     "Config",
     "ConfigError",

@@ -28,6 +28,7 @@ import nbformat
 from threedrest.config import Config
 from threedrest.experiments import report
 from threedrest.experiments.runs import DEFAULT_ROOT, run_dir_for
+from threedrest.io import atomic_write_bytes
 from threedrest.paths import project_root, resolve
 
 CLASS_NOTEBOOKS = ("00", "01", "02", "03", "04", "05")  # what a class steps through (06 and 07 train on demand)
@@ -166,11 +167,8 @@ def unpack(archive: str | Path, root: str | Path | None = None) -> dict[str, Any
             if m.isdir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.tmp")
-            with tar.extractfile(m) as src, open(partial, "wb") as dst:
-                dst.write(src.read())
-            partial.replace(target)
+            with tar.extractfile(m) as src:
+                atomic_write_bytes(target, src.read())
             written += 1
     manifest["written"] = written
     here = report.made_at(root)
