@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "numerics": ("threedrest.numerics", "show the CPU code paths in force (show), or install the kit's Jupyter kernel"),
     "variants": ("threedrest.experiments.variants", "every method on generated benchmark variants"),
     "class": ("threedrest.experiments.classpack", "pack a finished reproduction for a class, or unpack one"),
+    "docs": (
+        "threedrest.experiments.docs",
+        "write the numbers README and docs/ quote from results/ (--check: compare)",
+    ),
     "record": ("threedrest.experiments.record", "val mIoU and promotions of settings: how a default is chosen"),
     "verify": ("threedrest.experiments.verify", "compare a reproduction's runs.csv with the committed one, row by row"),
 }

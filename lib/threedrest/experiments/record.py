@@ -19,9 +19,10 @@ from typing import Any
 import pandas as pd
 
 from threedrest.config import Config, ConfigError, parse_overrides
-from threedrest.experiments import grids
+from threedrest.experiments import grids, report
 from threedrest.experiments.runs import DEFAULT_ROOT, RunResult
 from threedrest.experiments.variants import VARIANTS
+from threedrest.io import atomic_write_csv
 from threedrest.paths import resolve
 
 COLUMNS = ["point", "seed", "val mIoU student", "val mIoU teacher", "promoted", "promoted right %"]
@@ -81,9 +82,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="flat keys common to every point")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="results", help="results folder (runs go to <out>/runs and are reused)")
+    parser.add_argument("--save", default="", metavar="NAME",
+                        help="also write the rows to <out>/records/NAME.csv (docs/choices.md quotes them)")  # fmt: skip
     args = parser.parse_args(argv)
     rows = record(args.profile, args.points, grids.parse_list(args.seeds, int), args.variant,
                   root=resolve(args.out) / "runs", workers=args.workers, **parse_overrides(args.set))  # fmt: skip
+    if args.save:
+        saved = rows.assign(profile=args.profile, benchmark=args.variant, made_at=report.made_at())
+        atomic_write_csv(resolve(args.out) / "records" / f"{args.save}.csv", saved)
     print(rows.round(2).to_string(index=False))
     print(f"\nmean over seeds ({args.profile}, {args.variant} benchmark, val split, student and teacher):")
     print(per_point(rows).round(2).to_string(index=False))
