@@ -21,9 +21,7 @@ from threedrest.config import Config, ConfigError, get_profile
 GATED_SUFFIX = "-gated"  # a method run with the sentence gate (``pseudo_gate``)
 SCORE_ALL_SUFFIX = "-score-all"  # a run whose score head learns from every sample (``score_on="all"``)
 
-# The 100 % oracle trains ORACLE_STEPS_FACTOR times the profile's steps (grids.configs applies it): with ten times
-# the labels its val curve is still rising where the 10 % model's has flattened (record: docs/choices.md).
-ORACLE_STEPS_FACTOR = 3
+ORACLE_STEPS_FACTOR = 3  # the 100 % oracle trains this many times its profile's steps; record: docs/choices.md
 
 
 def is_oracle(method: str, label_ratio: Any) -> bool:

@@ -13,13 +13,10 @@ No prediction reads the word queries after the last layer, so that layer updates
 attention maps, which need every query, are computed when read: ``AttentionMaps``).
 An option not in 3D-STMN, off by default (``sp_context_layers``): self-attention
 among the K sampled superpoints before the decoder, so the memory a query reads about one chair already
-holds what stands next to it (classroom val, 10 %, seeds 0 / 1: supervised 26.5 / 27.9 -> 27.3 / 28.5 mIoU,
-3DResT 32.2 / 32.0 -> 32.7 / 34.0), but not on the seed1-smaller-rooms variant (supervised 30.9 / 29.8 ->
-28.5 / 28.5), so it stays off.
+holds what stands next to it. It stays off (val record: docs/choices.md).
 Not ported from 3D-STMN: the dependency-graph transformer over the parse (no parser offline).
 Tried and not taken: the mask on the ROOT query only, the word queries free to attend to anchors outside the
-target's mask; classroom val (10 %, seeds 0 / 1) supervised 26.5 / 27.9 -> 26.7 / 26.7 mIoU (same-class
-distractors 20.9 / 20.9 -> 19.5 / 19.2), 3DResT 32.2 / 32.0 -> 30.5 / 30.3.
+target's mask (val record: docs/choices.md, "decoder_root_mask").
 """
 
 from __future__ import annotations
