@@ -132,7 +132,7 @@ def records(results: Path, name: str) -> str:
         for column, label in (("promoted", "promoted"), ("promoted right %", "promoted right %")):
             if column in part and part[column].notna().any():
                 wide[label] = part.groupby("point", sort=False)[column].mean()
-        text = wide.round(2).reset_index().to_markdown(index=False)
+        text = wide.round(2).reset_index().to_markdown(index=False, missingval="")
         blocks.append(f"{text}\n\nval mIoU of the student (%), {benchmark} benchmark; measured at {made}.\n")
     return "\n".join(blocks)
 
@@ -150,6 +150,7 @@ BLOCKS: dict[str, Callable[..., str]] = {
     "bench": bench,
     "records": records,
     "study": lambda results, name: _csv_table(f"studies/tables/{name}.csv")(results),
+    "table": lambda results, path: _csv_table(path)(results),  # any CSV under results/, rounded as written
 }
 
 
