@@ -168,7 +168,7 @@ def test_a_method_option_is_a_config_key_of_that_method_only() -> None:
 
     cfg = Config.from_flat("smoke", method="threshold", p_cutoff=0.8)
     assert cfg.ssl.method_options == (("p_cutoff", 0.8),)
-    assert Config.from_flat("smoke", method="threshold").ssl.method_options == (("p_cutoff", 0.9),)
+    assert Config.from_flat("smoke", method="threshold").ssl.method_options == (("p_cutoff", 0.7),)
     assert Config.from_dict(cfg.to_dict()) == cfg and replace(cfg, seed=3).ssl.method_options == cfg.ssl.method_options
     assert replace(cfg, method="3drest").ssl.method_options == ()  # another method drops the option
     with pytest.raises(ConfigError, match="p_cutoff"):

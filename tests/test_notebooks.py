@@ -319,7 +319,11 @@ def test_readme_lists_every_registered_artifact(executed: dict) -> None:
     for rel in expected:
         assert rel in index, f"{rel} not registered"
     views = [k for k in index if k.startswith("views/") and k.endswith(".html")]
-    assert len(views) >= 3, "tour pages, the gallery and exported cases"
+    assert "views/gallery/gallery.html" in views and any(k.startswith("views/tour/scene_") for k in views)
+    cases = [k for k in views if k.startswith("views/cases/") or k.startswith("views/tour/compare_")]
+    executed_05 = _read(out / "notebooks" / "05_visualize.ipynb")
+    said = "".join(o.get("text", "") for c in _code_cells(executed_05) for o in c.outputs)
+    assert cases or "nothing to compare" in said, "exported fixes and breaks, or a sentence saying there are none"
     for rel in STALE:  # a full reproduction clears what it owns first: no earlier page stays beside its own
         assert rel not in index and not (out / rel).exists(), f"stale {rel} survived the reproduction"
     owned = [p.relative_to(out).as_posix() for name in ("tables", "figures", "views", "notebooks", "studies")
@@ -440,7 +444,9 @@ def test_a_class_pack_opens_notebooks_00_to_05_in_a_fresh_clone_without_training
     unpacked = classpack.unpack(archive, clone)
     assert unpacked["written"] == manifest["files"]
     runs_before = sorted(p.name for p in (clone / "results" / "runs").iterdir())
-    params = [arg for name, value in SMOKE.items() for arg in ("-p", name, value)]
+    taken = {name for path in NOTEBOOKS if path.stem[:2] in classpack.CLASS_NOTEBOOKS
+             for name in papermill.inspect_notebook(str(path))}  # fmt: skip
+    params = [arg for name, value in SMOKE.items() if name in taken for arg in ("-p", name, value)]
     cmd = [sys.executable, "-m", "threedrest", "reproduce", "--profile", "smoke", "--seeds", "0", "--out", "results",
            "--only", *classpack.CLASS_NOTEBOOKS, *params]  # fmt: skip
     env = {**os.environ, "THREEDREST_ROOT": str(clone), "THREEDREST_NO_TRAINING": "1"}

@@ -32,7 +32,7 @@ def mask_confidence(sp_logits: Tensor, sp_pseudo_mask: Tensor) -> Tensor:
 class ConfidenceThreshold(TeacherMethod):
     name = "threshold"
     title = "Confidence threshold"
-    options: ClassVar[dict[str, Any]] = {"p_cutoff": 0.9}  # a pseudo-label counts when its mask confidence reaches this
+    options: ClassVar[dict[str, Any]] = {"p_cutoff": 0.7}  # a pseudo-label counts when its mask confidence reaches this
 
     def unsupervised(self, step: SemiStep) -> UnsupOutput:
         """Logs ``util_ratio`` (USB's name: the share of pseudo-labels kept) and ``confidence`` (their mean)."""
