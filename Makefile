@@ -8,6 +8,8 @@ SEEDS ?= 0,1,2
 DEVICE ?=
 # STUDIES=all: also run the kit's studies (notebook 07: sweeps, gate, score head, schedule, promotion signals)
 STUDIES ?=
+# ARGS: more reproduce options, e.g. ARGS="-p dataset scanrefer -p data_root /data/scanrefer" (docs/scanrefer.md)
+ARGS ?=
 # GPU=1: a GPU machine's install (docs/scanrefer.md): no CPU pin, so the venv keeps the machine's CUDA torch
 # (it sees the system's packages) or pip takes its default CUDA build; refused without nvidia-smi, checked after.
 # On by itself when the run is on cuda: DEVICE=cuda, or PROFILE=paper without DEVICE (the profile's device)
@@ -38,7 +40,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 reproduce: install
 	$(PY) -m threedrest reproduce --profile $(PROFILE) --seeds $(SEEDS) $(if $(DEVICE),-p device $(DEVICE)) \
-		$(if $(filter all,$(STUDIES)),--studies)
+		$(if $(filter all,$(STUDIES)),--studies) $(ARGS)
 
 # compare with the committed results/tables/runs.csv: make verify (reads it), make verify ONLY=02 (re-runs 02)
 verify: install

@@ -1,5 +1,8 @@
 """Rule-based references that need no training: how much does the task need language and geometry?
 
+Both are handed the scene's ground-truth instance masks, which no model has, so they measure choosing among
+the objects of a class, not segmenting one:
+
 - ``largest_named``: read the class of the first object noun in the sentence and pick the largest
   object of that class in the scene (no relations, no attributes).
 - ``random_true_class``: an oracle for the class: pick a random object of the target's true class

@@ -18,17 +18,23 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import nbformat
+import pandas as pd
 
-from threedrest.config import Config
+from threedrest.config import NO_TRAINING, Config
 from threedrest.experiments import report
 from threedrest.experiments.runs import DEFAULT_ROOT, run_dir_for
-from threedrest.io import atomic_write_bytes
+from threedrest.io import atomic_write_bytes, atomic_write_csv
 from threedrest.paths import project_root, resolve
 
 CLASS_NOTEBOOKS = ("00", "01", "02", "03", "04", "05")  # what a class steps through (06 and 07 train on demand)
@@ -178,6 +184,36 @@ def unpack(archive: str | Path, root: str | Path | None = None) -> dict[str, Any
     return manifest
 
 
+def check(archive: str | Path, scratch: str | Path = "data/class-check", out: str | Path | None = None,
+          install_seconds: float | None = None) -> pd.DataFrame:  # fmt: skip
+    """What a student's clone does, timed: unpack ``archive`` into a scratch project root (notebooks only, no
+    data, no results), then run notebooks 00-05 one by one through papermill with ``THREEDREST_NO_TRAINING`` set,
+    so that any training fails the check. Returns (and with ``out`` writes) one row per step: seconds."""
+    scratch = resolve(scratch)
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    (scratch / "notebooks").symlink_to(project_root() / "notebooks", target_is_directory=True)
+    rows = [] if install_seconds is None else [("make install (a fresh clone)", install_seconds)]
+    start = time.perf_counter()
+    manifest = unpack(archive, scratch)
+    rows.append(("make class-unpack", time.perf_counter() - start))
+    env = {**os.environ, "THREEDREST_ROOT": str(scratch), NO_TRAINING: "1"}
+    for stem in CLASS_NOTEBOOKS:
+        cmd = [sys.executable, "-m", "threedrest", "reproduce", "--profile", manifest["profile"], "--seeds",
+               manifest["seeds"], "--out", "results", "--only", stem]  # fmt: skip
+        start = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"class check: notebook {stem} failed from the pack:\n{done.stderr[-3000:]}")
+        seconds = re.search(r"done in ([0-9.]+) s", done.stdout)
+        rows.append((f"notebook {stem} from the pack", float(seconds[1]) if seconds else time.perf_counter() - start))
+    table = pd.DataFrame(rows, columns=["step", "seconds"]).round({"seconds": 1})
+    if out is not None:
+        atomic_write_csv(resolve(out), table)
+    return table
+
+
 def _size(n: int) -> str:
     return f"{n / 2**20:.0f} MiB"
 
@@ -194,7 +230,14 @@ def main(argv: list[str]) -> int:
                         help="a notebook parameter the reproduction was run with")  # fmt: skip
     p_unpack = sub.add_parser("unpack", help="extract an archive into this clone")
     p_unpack.add_argument("archive")
+    p_check = sub.add_parser("check", help="time a student's path: unpack into a scratch clone, run 00-05 untrained")
+    p_check.add_argument("archive")
+    p_check.add_argument("--out", default=None, help="write the timings here (e.g. results/class_path.csv)")
+    p_check.add_argument("--install-seconds", type=float, default=None, help="a measured make install, for the table")
     args = parser.parse_args(argv)
+    if args.action == "check":
+        print(check(args.archive, out=args.out, install_seconds=args.install_seconds).to_string(index=False))
+        return 0
     if args.action == "pack":
         m = pack(args.out, args.profile, args.seeds, args.results, dict(args.p))
         print(f"{args.out}: {m['files']} files, {len(m['runs'])} runs, {_size(m['bytes'])} unpacked, "

@@ -107,6 +107,18 @@ def timings(results: Path) -> str:
     return table[["notebook", "seconds", "minutes"]].to_markdown(index=False) + "\n"
 
 
+def commands(results: Path) -> str:
+    """The two commands, with what they took on 2 cores (results/timings.csv, results/setup.csv)."""
+    t = pd.read_csv(results / "timings.csv").set_index("notebook")["seconds"]
+    setup = pd.read_csv(results / "setup.csv").set_index("step")["seconds"]
+    return ("```bash\n"
+            f"make reproduce   # installs the kit into .venv, then the paper's tables and 3D views: "
+            f"{t['total'] / 60:.0f} min of notebooks, cold, on 2 cores\n"
+            f"make test        # installs the kit, then ruff and pytest: {setup['make test'] / 60:.0f} min on 2 cores, "
+            f"the install {setup['make install'] / 60:.0f} of them\n"
+            "```\n")  # fmt: skip
+
+
 def class_path(results: Path) -> str:
     """The measured class path (results/class_path.csv): install, unpack, each notebook from the pack."""
     return pd.read_csv(results / "class_path.csv").to_markdown(index=False) + "\n"
@@ -138,6 +150,7 @@ def records(results: Path, name: str) -> str:
 
 
 BLOCKS: dict[str, Callable[..., str]] = {
+    "commands": commands,
     "headline": headline,
     "main": main_table,
     "ablation": _csv_table(

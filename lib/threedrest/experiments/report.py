@@ -66,6 +66,17 @@ def clear_owned(out_dir: str | Path, owned: tuple[str, ...] = OWNED) -> list[str
     return removed
 
 
+def _ignored(out_dir: Path, rels: list[str]) -> set[str]:
+    """The entries git ignores (executed notebooks, renders): a clone does not have them."""
+    if not rels:
+        return set()
+    done = subprocess.run(["git", "-C", str(out_dir), "check-ignore", "--stdin"], input="\n".join(rels),
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode not in (0, 1):  # 1: none ignored; anything else: not a git checkout
+        return set()
+    return {line.strip() for line in done.stdout.splitlines() if line.strip()}
+
+
 def made_at(root: str | Path | None = None) -> str:
     """ "commit <short sha>" of the code that runs (and "with local changes" when lib/ or notebooks/ differ from
     it), for results that a reproduction does not regenerate every time."""
@@ -89,13 +100,17 @@ def write_readme(out_dir: str | Path, title: str = "Results", preamble: str = ""
     if index != registered:  # the index, like the README, lists only what exists
         atomic_write_json(out_dir / INDEX, index)
     lines = [f"# {title}", "", preamble, ""] if preamble else [f"# {title}", ""]
+    ignored = _ignored(out_dir, list(index))
+    if ignored:
+        lines += ["Entries marked *(reproduction)* are written by `make reproduce` and not kept in git: a fresh clone "
+                  "has every other file listed here.", ""]  # fmt: skip
     done: set[str] = set()
     for folder, heading in SECTIONS:
         items = [(k, v) for k, v in index.items() if k not in done and (not folder or k.startswith(folder + "/"))]
         if not items:
             continue
         lines += [f"## {heading}", ""]
-        lines += [f"- [`{k}`]({k}): {v}" for k, v in items]
+        lines += [f"- [`{k}`]({k}): {v}" + (" *(reproduction)*" if k in ignored else "") for k, v in items]
         lines.append("")
         done.update(k for k, _ in items)
     return atomic_write_text(out_dir / "README.md", "\n".join(lines))

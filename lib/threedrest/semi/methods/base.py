@@ -17,6 +17,7 @@ config values the kit runs it with) and its own options live on the class.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -52,7 +53,7 @@ class StepContext:
     teacher: nn.Module
     student: nn.Module
     unlabelled: list[int]  # positions still in the unlabelled stream
-    load: Any  # Callable[[list[int]], Batch]: positions -> a batch on the training device
+    load: Callable[[list[int]], Batch]  # positions -> a batch on the training device
     amp: bool = False
 
 

@@ -19,6 +19,7 @@ import torch
 
 from threedrest.config import Config
 from threedrest.data.sampler import Moves
+from threedrest.net.batching import Batch
 from threedrest.semi import qdw
 from threedrest.semi.methods.base import StepContext, TeacherMethod, UnsupOutput
 from threedrest.semi.step import SemiStep
@@ -47,7 +48,7 @@ class ThreeDResT(TeacherMethod):
     def labelled(self, positions: list[int]) -> list[int]:
         return positions if self.tscs is None else self.tscs.labelled(positions)
 
-    def relabel(self, batch: Any, positions: list[int]) -> Any:
+    def relabel(self, batch: Batch, positions: list[int]) -> Batch:
         return batch if self.tscs is None else self.tscs.relabel(batch, positions)
 
     def unsupervised(self, step: SemiStep) -> UnsupOutput:
