@@ -413,11 +413,18 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
 def test_visual_artifacts_are_written(executed: dict) -> None:
     out = executed["out"]
     gallery = (out / "views" / "gallery" / "gallery.html").read_text()
-    assert gallery.count('<div class="card">') >= 3
+    # cards of cases, or (models that predict nothing, as after a few smoke steps) the words that say so
+    if "nothing to compare" in gallery:
+        assert '<div class="card">' not in gallery and not (out / "views" / "gallery" / "views").exists()
+    else:
+        assert gallery.count('<div class="card">') >= 3
     # every page under results/views shares one copy of the viewer script
     assert [p.relative_to(out).as_posix() for p in out.rglob("threedrest-viz.js")] == ["views/threedrest-viz.js"]
-    page = next((out / "views" / "gallery" / "views").glob("*.html")).read_text()
-    assert 'src="../../threedrest-viz.js"' in page
+    pages = [p for p in (out / "views").rglob("*.html") if p.name != "gallery.html"]
+    assert pages  # notebook 00's scene page at least
+    for page in pages:
+        shared = os.path.relpath(out / "views" / "threedrest-viz.js", page.parent).replace(os.sep, "/")
+        assert f'src="{shared}"' in page.read_text()
     pngs = list((out / "views").rglob("*.png"))
     assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     executed_tour = _read(out / "notebooks" / "00_tour.ipynb")

@@ -151,9 +151,11 @@ def plot_step_masks(step: SemiStep, table: pd.DataFrame, rows: list[int]) -> plt
             for spine in ax.spines.values():
                 spine.set_visible(False)
             title = PANEL_TITLES[name]
+            empty = "empty" if name != "truth" and not on.any() else ""
             if name == "teacher":
-                empty = "empty, " if not on.any() else ""
-                title += f"\n{empty}true IoU {row['true_iou']:.2f} (display only)"
+                title += f"\n{empty + ', ' if empty else ''}true IoU {row['true_iou']:.2f} (display only)"
+            elif empty:
+                title += f"\n{empty}"
             ax.set_title(title, fontsize=8)
         decision = "TSCS: promoted, w = 0" if row["promoted"] else f"QDW: w = {row['weight']:.2f}"
         axes[0].set_ylabel(f"{row['uid']}\ncorrel = {row['correl']:.2f}\n{decision}", fontsize=8)
