@@ -73,7 +73,8 @@ def test_weight_by_correctness_titles_each_panel_with_its_own_auc() -> None:
     fig = tables.plot_weight_by_correctness({"a": _result_with_log(log), "b": _result_with_log(flipped)},
                                             late_share=1.0)  # fmt: skip
     assert [ax.get_title() for ax in fig.axes] == ["a: AUC 1.000", "b: AUC 0.250"]
-    assert [ax.texts[0].get_text().split("\n")[0] for ax in fig.axes] == ["AUC 1.000", "AUC 0.250"]
+    legends = [ax.get_legend().get_title().get_text() for ax in fig.axes]
+    assert legends == ["AUC 1.000 over this panel's 4", "AUC 0.250 over this panel's 4"]
 
 
 def _result_with_history(tmp_path: Path, method: str, curve: list[float], teacher: bool) -> RunResult:

@@ -524,7 +524,7 @@ def weight_auc(weight: pd.Series | np.ndarray, right: pd.Series | np.ndarray) ->
 def plot_weight_by_correctness(results: dict[str, RunResult], late_share: float = 0.5) -> plt.Figure:
     """One panel per run: histograms of the weight given to right and to wrong pseudo-labels (IoU > 0.5 with
     the hidden truth, analysis only) over the last ``late_share`` of the semi phase. Each panel's AUC is
-    computed from that panel's pseudo-labels alone and printed in its title and, large, inside it (three
+    computed from that panel's pseudo-labels alone and printed in its title and its legend's (three
     decimals: two runs that differ are not shown as equal). A weight that is the same for both (a confidence
     that never saw a wrong mask) cannot help a method."""
     fig, axes = plt.subplots(1, len(results), figsize=(4.4 * len(results), 3.6), squeeze=False)
@@ -537,11 +537,10 @@ def plot_weight_by_correctness(results: dict[str, RunResult], late_share: float 
             for mask, label, colour in ((right, "right (IoU > 0.5)", "tab:green"), (~right, "wrong", "tab:red")):
                 ax.hist(log.loc[mask, "weight"], bins=bins, alpha=0.55, color=colour, density=True,
                         label=f"{label}: {int(mask.sum())}")  # fmt: skip
-            ax.legend(fontsize=7, loc="upper left")
             auc = weight_auc(log["weight"], right)
             ax.set_title(f"{name}: AUC {auc:.3f}", fontsize=9)
-            ax.text(0.5, 0.75, f"AUC {auc:.3f}\nover this panel's {len(log)}", transform=ax.transAxes, ha="center",
-                    fontsize=10, bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})  # fmt: skip
+            legend = ax.legend(fontsize=7, loc="best", title=f"AUC {auc:.3f} over this panel's {len(log):,}")
+            legend.get_title().set_fontsize(9)
         else:
             ax.set_title(f"{name}: no pseudo-label logged", fontsize=9)
         ax.set(xlabel="weight of the pseudo-label", ylabel="density", xlim=(0, 1))
