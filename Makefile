@@ -36,6 +36,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(if $(GPU),$(GPU_CHECK))
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(PY) -m threedrest numerics install-kernel >/dev/null
+	$(PY) scripts/lab_settings.py
 	touch $@
 
 reproduce: install
@@ -58,10 +59,13 @@ class-unpack: install
 smoke: install
 	$(PY) -m threedrest reproduce --profile smoke --seeds 0 --out results/smoke
 
-# JupyterLab from .venv on notebooks/, with the kit's kernel (the venv's python3 before any user-level one)
+# JupyterLab from .venv on notebooks/, with the kit's kernel (the venv's python3 before any user-level one);
+# no news question or update check (scripts/lab_settings.py writes the app's overrides.json; the server fetches none)
 LAB_ARGS ?=
 lab: install
-	JUPYTER_PREFER_ENV_PATH=1 $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(PY) scripts/lab_settings.py
+	JUPYTER_PREFER_ENV_PATH=1 $(VENV)/bin/jupyter lab --notebook-dir=notebooks --LabApp.news_url=None \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(LAB_ARGS)
 
 data: install
 	$(PY) -m threedrest data --profile $(PROFILE)

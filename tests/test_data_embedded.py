@@ -141,7 +141,13 @@ def test_stats(index):
     assert 12 < stats["overall"]["length_mean"] < 30
     table = stats_table(index)
     assert list(table.index) == ["train", "val", "test", "overall"] and "vocabulary" in table.columns
-    assert len(plot_stats(index).axes) == 6
+    axes = plot_stats(index).axes
+    assert len(axes) == 6
+    # not points per scene (one count for every scan): points per target object, the scans' count in the title
+    sizes = axes[3]
+    assert sizes.get_title().startswith("points per target object") and sizes.get_xscale() == "log"
+    targets = {(r["scene_id"], str(r["object_id"])) for r in index.descriptions}
+    assert sum(p.get_height() for p in sizes.patches) == len(targets)
 
 
 def test_cli_prints_table(cfg, index, capsys):

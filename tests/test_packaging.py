@@ -71,8 +71,8 @@ def test_license_is_spdx_metadata_with_its_file() -> None:
     assert setuptools_floor == ["setuptools>=77"], "SPDX license strings need setuptools 77 or newer"
 
 
-def _install_commands(*assignments: str) -> list[str]:
-    """What ``make install`` would run for a fresh venv (make -n -B: printed, nothing run), whitespace-normalised."""
+def _install_commands(*assignments: str, target: str = "install") -> list[str]:
+    """What ``make <target>`` would run for a fresh venv (make -n -B: printed, nothing run), whitespace-normalised."""
     import shutil
     import subprocess
 
@@ -80,9 +80,9 @@ def _install_commands(*assignments: str) -> list[str]:
         import pytest
 
         pytest.skip("make is not installed")
-    done = subprocess.run(["make", "-n", "-B", "install", "VENV=/nonexistent/venv", *assignments], cwd=ROOT,
+    done = subprocess.run(["make", "-n", "-B", target, "VENV=/nonexistent/venv", *assignments], cwd=ROOT,
                           capture_output=True, text=True, check=True)  # fmt: skip
-    return [" ".join(line.split()) for line in done.stdout.splitlines() if line.strip()]
+    return [" ".join(line.split()) for line in done.stdout.replace("\\\n", " ").splitlines() if line.strip()]
 
 
 def test_make_install_pins_cpu_torch_unless_the_run_is_on_a_gpu() -> None:
@@ -93,6 +93,7 @@ def test_make_install_pins_cpu_torch_unless_the_run_is_on_a_gpu() -> None:
         f"{py} -m pip install -q -c constraints-cpu.txt -e '.[dev]'",
         f"{py} -m ipykernel install --sys-prefix --name python3 >/dev/null",
         f"{py} -m threedrest numerics install-kernel >/dev/null",
+        f"{py} scripts/lab_settings.py",
         "touch /nonexistent/venv/.installed",
     ]
     assert _install_commands() == cpu  # the CPU install, as it always was
@@ -103,3 +104,26 @@ def test_make_install_pins_cpu_torch_unless_the_run_is_on_a_gpu() -> None:
         assert f"test -x {py} || python3 -m venv --system-site-packages /nonexistent/venv" in commands
         assert f"{py} -m pip install -q -e '.[dev]'" in commands and not any("constraints" in c for c in commands)
         assert any("torch.cuda.is_available()" in c for c in commands) and commands[-1].endswith(".installed-gpu")
+
+
+def test_make_lab_starts_without_the_news_question(tmp_path, monkeypatch) -> None:
+    import json
+    import subprocess
+    import sys
+
+    import pytest
+
+    lab = _install_commands(target="lab")
+    assert lab[-2] == "/nonexistent/venv/bin/python scripts/lab_settings.py"
+    assert "jupyter lab --notebook-dir=notebooks --LabApp.news_url=None" in lab[-1]
+    pytest.importorskip("jupyterlab")
+    # the app's overrides.json gets fetchNews "false" (no question) and keeps the overrides already there
+    monkeypatch.setenv("JUPYTERLAB_DIR", str(tmp_path))
+    (tmp_path / "settings").mkdir()
+    other = {"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}
+    (tmp_path / "settings" / "overrides.json").write_text(json.dumps(other))
+    for _ in range(2):  # idempotent
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "lab_settings.py")], check=True, capture_output=True)
+    overrides = json.loads((tmp_path / "settings" / "overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
+    assert overrides["@jupyterlab/apputils-extension:themes"] == other["@jupyterlab/apputils-extension:themes"]

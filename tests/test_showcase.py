@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from threedrest.train.predictions import Predictions
-from threedrest.viz import showcase
+from threedrest.viz import showcase, widgets
 from threedrest.viz.widgets import LAYER_COLOURS
 
 
@@ -37,3 +37,12 @@ def test_most_different_ranks_by_absolute_gap_ties_in_order() -> None:
     assert showcase.most_different(preds, k=3) == ["c", "a", "d"]
     with pytest.raises(ValueError, match="3DResT teacher"):
         showcase.most_different(preds, "supervised", "3DResT teacher")
+
+
+def test_changed_cases_on_empty_predictions_say_there_is_nothing_to_compare() -> None:
+    empty = {name: Predictions(**{**_preds(["a", "b"], [0.0, 0.0]).__dict__, "sp_mask": np.zeros(2, bool)})
+             for name in ("supervised", "3DResT student")}  # fmt: skip
+    changes = showcase.changed_cases(empty)
+    assert changes.empty and changes.shown() == []
+    assert changes.summary() == widgets.nothing_to_compare(2) == widgets.empty_note(empty)
+    assert not showcase.changed_cases({n: _preds(["a", "b"], [0.9, 0.1]) for n in empty}).empty

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 
+import ipywidgets
 import numpy as np
 import pytest
 from threedrest.data.store import Scene
 from threedrest.train.predictions import Predictions
-from threedrest.viz import export, render, widgets
+from threedrest.viz import camera, export, render, widgets
 
 
 def boxes_scene(n_per_box: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,7 +57,7 @@ def test_scene_masks_broadcasts_superpoint_predictions():
 
 def test_look_at_quaternion_points_the_camera_at_the_target():
     eye, target = np.array([1.0, -3.0, 2.0]), np.array([0.0, 0.0, 0.0])
-    x, y, z, w = widgets.look_at_quaternion(eye, target)
+    x, y, z, w = camera.look_at_quaternion(eye, target)
     # rotate the camera's forward axis (0, 0, -1) by the quaternion
     v = np.array([0.0, 0.0, -1.0])
     q = np.array([x, y, z])
@@ -72,9 +73,9 @@ def test_scene_view_builds_layers_links_and_rejects_bad_input():
     panels = view.children[2].children
     assert len(panels) == 4  # ground truth + 3 methods, one view each
     # each view: 1 base cloud + gt mask + 3 methods x (mask + their non-empty error parts)
-    renderer = panels[0].children[1]
+    renderer = panels[0].children[2]
     assert len(renderer.scene.children) == 1 + 1 + (1 + 2) + (1 + 2) + (1 + 1)
-    assert len({id(p.children[1].camera) for p in panels}) == 1  # one camera: linked views
+    assert len({id(p.children[2].camera) for p in panels}) == 1  # one camera: linked views
     assert len(view.links) > 4 * 4
     with pytest.raises(ValueError, match="'rgb'"):
         widgets.scene_view(xyz, rgb[:10], masks)
@@ -82,6 +83,63 @@ def test_scene_view_builds_layers_links_and_rejects_bad_input():
         widgets.scene_view(xyz, rgb, {**masks, "supervised": masks["supervised"][:5]})
     with pytest.raises(ValueError, match="1 to 4 views"):
         widgets.scene_view(xyz, rgb, masks, views=[[widgets.GT]] * 5)
+
+
+def test_four_views_are_two_by_two_near_square_with_even_checkbox_rows():
+    xyz, rgb, inst = boxes_scene(n_per_box=300)
+    view = widgets.scene_view(xyz, rgb, boxes_masks(inst, xyz), width=960, height=400)
+    grid = view.children[2]
+    assert grid.layout.grid_template_columns == "repeat(2, 480px)"
+    for panel in grid.children:
+        _, boxes, renderer = panel.children
+        assert (renderer.width, renderer.height) == (472, 400)  # was 240 x 460 side by side
+        assert boxes.layout.grid_template_columns == "repeat(2, 1fr)" and len(boxes.children) == 4  # 2 + 2, not 3 + 1
+    assert widgets._box_columns(4, 480) == 2 and widgets._box_columns(6, 480) == 3 and widgets._box_columns(5, 960) == 5
+    one = widgets.scene_view(xyz, rgb, boxes_masks(inst, xyz), views=[[widgets.GT]], width=600, height=400)
+    assert one.children[2].layout.grid_template_columns == "repeat(1, 600px)"
+
+
+def test_the_wheel_scrolls_the_page_and_a_slider_zooms():
+    xyz, rgb, inst = boxes_scene(n_per_box=300)
+    view = widgets.scene_view(xyz, rgb, boxes_masks(inst, xyz))
+    renderer = view.children[2].children[0].children[2]
+    assert [c.enableZoom for c in renderer.controls] == [False]  # OrbitControls leave the wheel to the page
+    zoom = next(w for w in view.children[1].children if w.description == "zoom")
+    assert any(link.source == (zoom, "value") and link.target == (renderer.camera, "zoom") for link in view.links)
+    assert "zoom slider" in view.children[0].value and "scrolls the page" in view.children[0].value
+
+
+def test_frame_camera_fits_every_point_and_fills_the_view():
+    xyz, _, _ = boxes_scene(n_per_box=500)
+    pts = xyz - (xyz.min(0) + xyz.max(0)) / 2
+    aspect, fov = 1.2, camera.FOV
+    eye, target = camera.frame_camera(pts, aspect, fov=fov)
+    back = (eye - target) / np.linalg.norm(eye - target)
+    right = np.cross([0.0, 0.0, 1.0], back)
+    right /= np.linalg.norm(right)
+    up = np.cross(back, right)
+    rel = pts - eye
+    depth = -(rel @ back)
+    tan_v = np.tan(np.radians(fov) / 2)
+    x, y = (rel @ right) / depth / (tan_v * aspect), (rel @ up) / depth / tan_v  # -1..1 across the view
+    assert (depth > 0).all() and np.abs(x).max() <= 1 and np.abs(y).max() <= 1
+    assert max(np.abs(x).max(), np.abs(y).max()) > 0.95  # tight: the scan reaches an edge
+    assert abs(x.max() + x.min()) < 0.02 and abs(y.max() + y.min()) < 0.02  # centred
+
+
+def test_an_empty_layer_says_so_and_empty_predictions_give_a_note():
+    xyz, rgb, inst = boxes_scene(n_per_box=300)
+    masks = {**boxes_masks(inst, xyz), "supervised": np.zeros(len(xyz), bool)}
+    view = widgets.scene_view(xyz, rgb, masks, ious={"supervised": 0.0})
+    titles = [p.children[0].value for p in view.children[2].children]
+    assert "empty mask" in titles[1] and "empty mask" not in titles[0]
+    empty = Predictions(uid=np.array(["a", "b"]), offsets=np.array([0, 2, 4]), sp_mask=np.zeros(4, bool),
+                        iou=np.zeros(2, np.float32), score=np.zeros(2, np.float32))  # fmt: skip
+    some = Predictions(**{**empty.__dict__, "sp_mask": np.array([0, 1, 0, 0], bool)})
+    assert "nothing to compare" in widgets.empty_note({"a": empty, "b": empty}) and "all 2 descriptions" in (
+        widgets.empty_note({"a": empty})
+    )
+    assert widgets.empty_note({"a": empty, "b": some}) == ""
 
 
 def test_export_html_references_the_shared_bundle_and_no_cdn(tmp_path):
@@ -145,6 +203,11 @@ def test_write_gallery_links_pngs_and_views(tmp_path):
     assert (tmp_path / "png" / "s0__1__0.png").stat().st_size > 10_000
     assert (tmp_path / "views" / export.BUNDLE_NAME).exists()
     assert "[multiple]" in text and "none" in text
+    # no model predicts anything: the page says so in words and draws no card
+    note = widgets.nothing_to_compare(3)
+    page = render.write_gallery(tmp_path / "empty", {"best": ["s0|1|0"]}, lambda uid: case, note=note)
+    text = page.read_text()
+    assert "nothing to compare" in text and "<img" not in text and not (tmp_path / "empty" / "png").exists()
 
 
 def test_explorer_next_failure_moves_the_picker():
@@ -165,3 +228,13 @@ def test_explorer_next_failure_moves_the_picker():
     assert ex.next_failure("supervised") == "u1"  # wraps around
     rows_ok = [{**r, "ious": {"supervised": 1.0}} for r in rows]
     assert widgets.Explorer(rows_ok, load).next_failure() is None
+
+
+def test_explorer_says_in_words_when_no_model_predicts_anything():
+    xyz, rgb, inst = boxes_scene(n_per_box=300)
+    rows = [{"uid": "u0", "sentence": "s0", "unique": True, "ious": {"supervised": 0.0}}]
+    case = widgets.Case("u0", "s0", True, {"supervised": 0.0}, xyz, rgb, boxes_masks(inst, xyz))
+    ex = widgets.Explorer(rows, lambda uid: case, note=widgets.nothing_to_compare(1))
+    (message,) = ex.body.children
+    assert isinstance(message, ipywidgets.HTML) and "nothing to compare" in message.value
+    assert ex.picker not in ex.widget.children  # no picker over a comparison that is not drawn

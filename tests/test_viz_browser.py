@@ -131,6 +131,63 @@ def test_exported_page_renders_offline_and_toggles(browser, tmp_path):
     check_counts(res)
 
 
+def room_case(n_scan: int = 12_000, n_target: int = 55) -> widgets.Case:
+    """A 6 x 5 m room (floor and four walls) with a ~55-point target on the floor, four layers: the case pages'
+    shape (ground truth, supervised, 3DResT student and teacher), so the layout is measured as users see it."""
+    rng = np.random.default_rng(1)
+    floor = rng.uniform([0, 0, 0], [6, 5, 0.02], (n_scan // 2, 3))
+    walls = rng.uniform([0, 0, 0], [6, 5, 2.6], (n_scan - n_scan // 2, 3))
+    side = rng.integers(0, 4, len(walls))
+    walls[side == 0, 0], walls[side == 1, 0], walls[side == 2, 1], walls[side == 3, 1] = 0, 6, 0, 5
+    target = rng.uniform([4.0, 1.0, 0], [4.3, 1.3, 0.4], (n_target, 3))
+    xyz = np.concatenate([floor, walls, target]).astype(np.float32)
+    rgb = np.full(xyz.shape, 150, np.uint8)
+    gt = np.arange(len(xyz)) >= n_scan
+    near = np.linalg.norm(xyz[:, :2] - [1.5, 3.5], axis=1) < 0.4  # a wrong object for the methods
+    masks = {widgets.GT: gt, "supervised": near, "3DResT student": gt, "3DResT teacher": gt | near}
+    return widgets.Case("room|0|0", "the small bag on the floor", True,
+                        {"supervised": 0.0, "3DResT student": 1.0, "3DResT teacher": 0.5}, xyz, rgb, masks)  # fmt: skip
+
+
+def test_case_page_is_two_by_two_frames_the_room_and_leaves_the_wheel_to_the_page(browser, tmp_path):
+    page_path = export.export_case(room_case(), tmp_path / "views" / "room.html")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(page_path.as_uri())
+    page.wait_for_selector("canvas", timeout=90_000)
+    page.wait_for_timeout(400)
+    boxes = [c.bounding_box() for c in page.locator("canvas").all()]  # at the top of the page
+    first = shots(page)
+    print("canvases", [(round(b["x"]), round(b["y"]), round(b["width"]), round(b["height"])) for b in boxes])
+    assert len(boxes) == 4 and len({round(b["x"]) for b in boxes}) == 2 and len({round(b["y"]) for b in boxes}) == 2
+    assert all(0.8 <= b["width"] / b["height"] <= 1.4 and b["width"] >= 400 for b in boxes)  # not 235 x 450
+    for png in first:
+        lit = np.abs(pixels(png) - BACKGROUND_RGB).max(axis=-1) > 12
+        cols, rows = np.flatnonzero(lit.any(0)), np.flatnonzero(lit.any(1))
+        width, height = (cols[-1] - cols[0]) / lit.shape[1], (rows[-1] - rows[0]) / lit.shape[0]
+        print(f"room spans {width:.2f} of the width, {height:.2f} of the height")
+        assert max(width, height) > 0.9 and min(width, height) > 0.6  # the room fills its view
+    yellow = np.abs(pixels(first[0]) - [0xFF, 0xD4, 0x00]).max(axis=-1) < 40
+    print(f"ground-truth pixels of the 55-point target: {int(yellow.sum())}")
+    assert yellow.sum() > 150  # a small target is a blob, not a few dots
+    # the wheel over a view scrolls the page and leaves the view as it was
+    page.evaluate("window.scrollTo(0, 0)")
+    box = boxes[0]
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 300)
+    page.wait_for_timeout(400)
+    assert page.evaluate("window.scrollY") > 100
+    assert changed_pixels(first[0], shots(page)[0]) == 0
+    # the zoom slider zooms every view (one camera)
+    handle = page.locator(".widget-slider").filter(has_text="zoom").locator(".noUi-handle")
+    handle.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    zoomed = shots(page)
+    assert all(changed_pixels(a, b) > 0.05 * a_size for a, b, a_size in
+               zip(first, zoomed, [b["width"] * b["height"] for b in boxes], strict=True))  # fmt: skip
+    page.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -109,7 +109,8 @@ def stats_table(index: DatasetIndex) -> pd.DataFrame:
 
 
 def plot_stats(index: DatasetIndex) -> Any:
-    """Class histogram, description lengths, unique share, points / superpoints per scene, purity."""
+    """Class histogram, description lengths, unique share, points per target object (how small a target can
+    be; points per scene says nothing where every scan has one count), superpoints per scene, purity."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
@@ -129,8 +130,19 @@ def plot_stats(index: DatasetIndex) -> Any:
     ax.set(title="unique share", ylim=(0, 1))
     ax.legend()
     metas = list(index.scenes.values())
-    axes[1, 0].hist([m["n_points"] for m in metas], bins=20, color="tab:purple")
-    axes[1, 0].set(title="points per scene")
+    # points per target object, not per scene: the generator samples every scan to one point count
+    targets = {(r["scene_id"], str(r["object_id"])) for r in index.descriptions}
+    sizes = [o["n_points"] for s, m in index.scenes.items() for o in m["objects"]
+             if (s, str(o["object_id"])) in targets and o.get("n_points")]  # fmt: skip
+    scan = sorted({m["n_points"] for m in metas})
+    scans = f"every scan {scan[0]:,} points" if len(scan) == 1 else f"scans {scan[0]:,}-{scan[-1]:,} points"
+    ax = axes[1, 0]
+    if sizes:
+        ax.hist(sizes, bins=np.geomspace(max(min(sizes), 1), max(sizes) + 1, 25), color="tab:purple")
+        ax.set_xscale("log")
+        ax.axvline(np.median(sizes), color="k", ls="--", lw=1, label=f"median {np.median(sizes):,.0f}")
+        ax.legend()
+    ax.set(title=f"points per target object ({scans})", xlabel="points (log scale)", ylabel="target objects")
     axes[1, 1].hist([m["n_superpoints"] for m in metas], bins=20, color="tab:red")
     axes[1, 1].set(title="superpoints per scene")
     purity = [m["superpoint_purity"] for m in metas if "superpoint_purity" in m]

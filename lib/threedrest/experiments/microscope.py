@@ -7,10 +7,13 @@ The notebook calls the paper's pieces itself (``semi.tscs.select``, ``semi.qdw.w
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from scipy.spatial import ConvexHull, QhullError
 from torch import Tensor
 
 from threedrest.config import Config
@@ -46,8 +49,9 @@ def load_state(result: RunResult) -> tuple[Config, Workspace, TrainState]:
     return cfg, ws, state
 
 
-def step_table(step: SemiStep, promote: Tensor, weights: Tensor) -> pd.DataFrame:
-    """One row per unlabelled sample: its consistency, the TSCS decision, its QDW weight and loss.
+def step_table(step: SemiStep, promote: Tensor, weights: Tensor, ws: Workspace | None = None) -> pd.DataFrame:
+    """One row per unlabelled sample: its consistency, the TSCS decision, its QDW weight and loss, and (with
+    ``ws``) its sentence, so a figure can say what each mask is looking for.
 
     ``true_iou`` (the teacher mask against the hidden ground truth) is for reading only: no
     decision of the method uses it.
@@ -56,7 +60,7 @@ def step_table(step: SemiStep, promote: Tensor, weights: Tensor) -> pd.DataFrame
     teacher_mask = step.teacher_mask.cpu()
     true_iou = point_iou_from_superpoints(teacher_mask, batch.sp_sizes.cpu(), batch.sp_target_count.cpu(),
                                           batch.n_target.cpu())  # fmt: skip
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "uid": batch.uids,
             "teacher_sp": teacher_mask.sum(1).tolist(),
@@ -68,48 +72,93 @@ def step_table(step: SemiStep, promote: Tensor, weights: Tensor) -> pd.DataFrame
             "true_iou": true_iou.double().numpy(),
         }
     )
+    if ws is not None:
+        sentences = {d["uid"]: d["description"] for d in ws.bundle.index.descriptions}
+        table["sentence"] = [sentences.get(uid, "") for uid in batch.uids]
+    return table
 
 
-def pick_samples(correl: Tensor, k: int = 3) -> list[int]:
-    """``k`` rows spread over the batch's consistency, highest first (a confident, a middling, a poor one)."""
-    order = torch.argsort(correl.detach().cpu(), descending=True, stable=True).tolist()
-    if k >= len(order):
-        return order
-    picks = np.linspace(0, len(order) - 1, k).round().astype(int)
-    return [order[i] for i in dict.fromkeys(picks.tolist())]
+def pick_samples(table: pd.DataFrame, k: int = 3) -> list[int]:
+    """``k`` rows of ``step_table`` that show every case of the step, in this order: the promoted sample with
+    the highest correl (else the highest correl), the sample with a fractional QDW weight (0 < w < 1, not
+    promoted) closest to 0.5, and the lowest correl; then rows spread over the remaining correl. Ties go to
+    the first row, so the choice is the same every run."""
+    correl, w, promoted = (table[c].to_numpy() for c in ("correl", "weight", "promoted"))
+    order = sorted(range(len(table)), key=lambda i: (-correl[i], i))  # highest correl first
+    if not order:
+        return []
+    fractional = [i for i in range(len(table)) if 0 < w[i] < 1 and not promoted[i]]
+    middle = sorted(fractional, key=lambda i: (abs(w[i] - 0.5), i))[:1]
+    top = next((i for i in order if promoted[i]), order[0])
+    low = min(order, key=lambda i: (correl[i], i))
+    picks = list(dict.fromkeys([top, *middle, low]))
+    rest = [i for i in order if i not in picks]
+    spread = np.linspace(0, len(rest) - 1, max(k - len(picks), 0)).round().astype(int) if rest else []
+    return [*picks, *(rest[i] for i in dict.fromkeys(spread))][:k]
+
+
+def room_outline(xy: np.ndarray) -> np.ndarray:
+    """The closed convex hull of a scene's superpoint centroids seen from above: where the room's walls are,
+    so masks read as places in a room (``xy``: (n, 2); fewer than 3 distinct points give them as they are)."""
+    if len(np.unique(xy, axis=0)) < 3:
+        return xy
+    try:
+        hull = ConvexHull(xy)
+    except QhullError:  # collinear centroids: no area to outline
+        return xy
+    return xy[np.append(hull.vertices, hull.vertices[0])]
+
+
+PANEL_TITLES = {"truth": "hidden truth (not used)", "teacher": "teacher pseudo-mask (weak view)",
+                "student": "student mask (strong view)"}  # fmt: skip
 
 
 def plot_step_masks(step: SemiStep, table: pd.DataFrame, rows: list[int]) -> plt.Figure:
     """Top-down view of superpoint centroids (dot area ~ points) for each picked sample: the hidden
-    truth, the teacher's pseudo-mask (weak view) and the student's mask (strong view), titled with
-    correl, the TSCS decision and the QDW weight from ``table`` (``step_table``)."""
+    truth, the teacher's pseudo-mask (weak view) and the student's mask (strong view), inside the room's
+    outline (``room_outline``). Each sample's row is headed by its sentence (``step_table(..., ws)``); its
+    label gives correl, the TSCS decision and the QDW weight, and the pseudo-mask's panel its true IoU
+    (``true_iou``, read for display only)."""
     batch = step.batch
     masks = {
         "truth": (batch.sp_target.cpu() >= 0.5) & batch.sp_mask.cpu(),
         "teacher": step.teacher_mask.cpu().bool(),
         "student": step.student_mask.cpu().bool(),
     }
-    fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)), squeeze=False)
-    for r, b in enumerate(rows):
+    fig = plt.figure(figsize=(9.6, 3.5 * len(rows)), layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(len(rows), 1))
+    for sub, b in zip(subfigs, rows, strict=True):
         valid = batch.sp_mask[b].cpu().numpy()
-        xy = batch.sp_xyz[b].cpu().numpy()[valid]
+        xy = batch.sp_xyz[b].cpu().numpy()[valid][:, :2]
         size = batch.sp_sizes[b].cpu().numpy()[valid]
         area = 40 * size / max(float(size.max()), 1.0) + 1
+        outline = room_outline(xy)
         row = table.iloc[b]
-        for c, (name, mask) in enumerate(masks.items()):
-            ax = axes[r, c]
+        sentence = str(row.get("sentence", "") or "")
+        sub.suptitle(textwrap.fill(f"\u201c{sentence}\u201d", 110) if sentence else str(row["uid"]),
+                     fontsize=9, style="italic" if sentence else "normal")  # fmt: skip
+        axes = sub.subplots(1, 3)
+        for ax, (name, mask) in zip(axes, masks.items(), strict=True):
             on = mask[b].numpy()[valid]
+            ax.plot(outline[:, 0], outline[:, 1], color="0.55", lw=1)
             ax.scatter(xy[~on, 0], xy[~on, 1], s=area[~on], c="#c8c8c8", linewidths=0)
-            ax.scatter(xy[on, 0], xy[on, 1], s=area[on], c=MASK_COLOURS[name], linewidths=0, label=name)
+            # mask dots at least a visible size, ringed: a two-superpoint mask must not vanish
+            ax.scatter(xy[on, 0], xy[on, 1], s=np.maximum(area[on], 16), c=MASK_COLOURS[name], edgecolors="k",
+                       linewidths=0.4, label=name, zorder=3)  # fmt: skip
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == 0:
-                ax.set_title({"truth": "hidden truth (not used)", "teacher": "teacher pseudo-mask (weak view)",
-                              "student": "student mask (strong view)"}[name], fontsize=9)  # fmt: skip
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            title = PANEL_TITLES[name]
+            empty = "empty" if name != "truth" and not on.any() else ""
+            if name == "teacher":
+                title += f"\n{empty + ', ' if empty else ''}true IoU {row['true_iou']:.2f} (display only)"
+            elif empty:
+                title += f"\n{empty}"
+            ax.set_title(title, fontsize=8)
         decision = "TSCS: promoted, w = 0" if row["promoted"] else f"QDW: w = {row['weight']:.2f}"
-        axes[r, 0].set_ylabel(f"{row['uid']}\ncorrel = {row['correl']:.2f}\n{decision}", fontsize=8)
-    fig.tight_layout()
+        axes[0].set_ylabel(f"{row['uid']}\ncorrel = {row['correl']:.2f}\n{decision}", fontsize=8)
     return fig
 
 
@@ -120,4 +169,12 @@ def parameter_distance(a: torch.nn.Module, b: torch.nn.Module) -> float:
         return float((vec(a.parameters()) - vec(b.parameters())).double().norm())
 
 
-__all__ = ["MASK_COLOURS", "load_state", "parameter_distance", "pick_samples", "plot_step_masks", "step_table"]
+__all__ = [
+    "MASK_COLOURS",
+    "load_state",
+    "parameter_distance",
+    "pick_samples",
+    "plot_step_masks",
+    "room_outline",
+    "step_table",
+]

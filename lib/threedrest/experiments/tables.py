@@ -12,6 +12,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import NullFormatter
 
 from threedrest.config import Config
 from threedrest.experiments import report
@@ -19,6 +22,7 @@ from threedrest.experiments.grids import SCHEDULE_METHODS, SCORE_METHODS, teache
 from threedrest.experiments.policy import GATED_SUFFIX, SCORE_ALL_SUFFIX, ablation_rows
 from threedrest.experiments.runs import RunResult
 from threedrest.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from threedrest.semi.tscs import first_promotion_step
 
 RUN_COLUMNS = [
     "method",
@@ -381,17 +385,24 @@ def save_figure(fig: plt.Figure, name: str, results_dir: str | Path, caption: st
 
 
 def plot_learning_curves(results: dict[str, RunResult]) -> plt.Figure:
-    """Validation mIoU of student and teacher over steps, one line per run label."""
+    """Validation mIoU over steps: one colour per run label, its student solid and its teacher dashed, so a
+    method's two models read as a pair; the legend names the colours once and the two line styles once."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for label, result in results.items():
-        hist = result.history
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    methods, styles = [], {}
+    for i, (label, result) in enumerate(results.items()):
+        hist, colour = result.history, colours[i % len(colours)]
         for model, style in (("student", "-"), ("teacher", "--")):
             col = f"val_miou_{model}"
             if col in hist and hist[col].notna().any():
                 part = hist[hist[col].notna()]
-                ax.plot(part["step"] + 1, 100 * part[col], style, label=f"{label} ({model})")
-    ax.set(xlabel="step", ylabel="val mIoU (%)", title="Learning curves")
-    ax.legend(fontsize=7)
+                ax.plot(part["step"] + 1, 100 * part[col], style, color=colour)
+                styles[model] = style
+        methods.append(Line2D([], [], color=colour, lw=4, label=label))
+    keys = [Line2D([], [], color="0.35", ls=style, label=f"{model} ({'solid' if style == '-' else 'dashed'})")
+            for model, style in styles.items()]  # fmt: skip
+    ax.set(xlabel="step", ylabel="val mIoU (%)", title="Learning curves: student (solid) and teacher (dashed)")
+    ax.legend(handles=[*methods, *keys], fontsize=7, loc="lower right", ncols=2)
     ax.grid(alpha=0.3)
     return fig
 
@@ -411,19 +422,41 @@ def plot_burn_in(results: list[RunResult], burn_in_steps: int) -> plt.Figure:
 
 
 def plot_promotions(result: RunResult) -> plt.Figure:
-    """TSCS promotions over time and the precision of promoted pseudo-labels (IoU > 0.5 with truth)."""
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    """TSCS promotions over time and the precision of promoted pseudo-labels (IoU > 0.5 with truth).
+
+    The x axis starts at step 0 and shades what comes before the first possible promotion, read from the
+    run's config (``tscs.first_promotion_step``): the burn-in (no teacher yet), then ``tscs_warmup`` steps
+    after the hand-over; so the reader sees why the curves start where they do.
+    """
+    ssl = result.config().ssl
+    first = first_promotion_step(ssl)
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    ax.axvspan(0, ssl.burn_in_steps, color="0.88", lw=0)
+    ax.axvspan(ssl.burn_in_steps, first, color="0.94", lw=0)
+    ax.axvline(first, color="k", ls=":", lw=1)
+    handles = [Patch(color="0.88", label=f"burn-in: steps 0-{ssl.burn_in_steps - 1}, no teacher"),
+               Patch(color="0.94", label=f"TSCS warm-up: {ssl.tscs_warmup} steps after the hand-over"
+                     if ssl.tscs_warmup else "no TSCS warm-up (tscs_warmup = 0)")]  # fmt: skip
     promo = result.promotions
     if len(promo):
         promo = promo.sort_values("step")
         good = (promo["true_iou"] > 0.5).cumsum() / np.arange(1, len(promo) + 1)
-        ax.plot(promo["step"], np.arange(1, len(promo) + 1), label="promoted samples")
+        handles += ax.plot(promo["step"], np.arange(1, len(promo) + 1), color="tab:blue", label="promoted samples")
         ax2 = ax.twinx()
-        ax2.plot(promo["step"], 100 * good, color="tab:red", label="precision (IoU>0.5 with truth)")
+        handles += ax2.plot(promo["step"], 100 * good, color="tab:red",
+                            label="precision so far (IoU > 0.5 with truth)")  # fmt: skip
         ax2.set_ylabel("precision (%)", color="tab:red")
         ax2.set_ylim(0, 105)
-    ax.set(xlabel="step", ylabel="promoted samples", title="TSCS promotions")
-    ax.legend(loc="upper left", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "TSCS promoted no pseudo-label in this run", transform=ax.transAxes, ha="center",
+                bbox={"facecolor": "white", "lw": 0})  # fmt: skip
+    steps = int(result.history["step"].max()) + 1 if "step" in result.history and len(result.history) else first
+    ax.set_xlim(0, max(steps, first + 1))
+    ax.set(xlabel="step", ylabel="promoted samples",
+           title=f"TSCS promotions: possible from step {first} = burn-in {ssl.burn_in_steps} "
+                 f"+ warm-up {ssl.tscs_warmup}")  # fmt: skip
+    ax.title.set_fontsize(10)
+    ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
     return fig
 
 
@@ -433,9 +466,11 @@ def plot_qdw_scatter(result: RunResult, max_points: int = 3000) -> plt.Figure:
     Under 3DResT the weight is QDW's ``correl`` for samples TSCS kept unlabelled and 0 for promoted
     ones (they count in L_sup instead); promoted samples are drawn as red crosses at weight 0, so
     they are neither hidden among low-quality pseudo-labels nor misplaced at their ``correl``.
-    ``r`` is the correlation of weight and true IoU over the samples that were weighted.
+    Dots are coloured by training step (colour bar). ``r`` is the correlation of weight and true IoU over
+    the samples that were weighted; where either is constant (every pseudo-mask empty, as after a few
+    smoke steps) the title says there is nothing to correlate instead of "r = nan".
     """
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = plt.subplots(figsize=(5.4, 4.5))
     log = result.pseudo_log
     if len(log):
         log = log.iloc[np.linspace(0, len(log) - 1, min(max_points, len(log))).astype(int)]
@@ -443,18 +478,36 @@ def plot_qdw_scatter(result: RunResult, max_points: int = 3000) -> plt.Figure:
         weight = log["weight"] if "weight" in log else log["correl"]
         kept = log[~promoted]
         w_kept = weight[~promoted]
-        corr = np.corrcoef(w_kept, kept["true_iou"])[0, 1] if len(kept) > 2 and w_kept.std() > 0 else float("nan")
-        ax.scatter(kept["true_iou"], w_kept, s=4, alpha=0.3, c=kept["step"], cmap="viridis",
-                   label=f"weighted by QDW ({len(kept)})")  # fmt: skip
+        points = ax.scatter(kept["true_iou"], w_kept, s=4, alpha=0.4, c=kept["step"], cmap="viridis",
+                            label=f"weighted by QDW ({len(kept)})")  # fmt: skip
+        fig.colorbar(points, ax=ax, label="training step", pad=0.02)
         if promoted.any():
             ax.scatter(log.loc[promoted, "true_iou"], weight[promoted], s=16, marker="x", c="tab:red",
                        label=f"promoted by TSCS: weight 0, in L_sup ({int(promoted.sum())})")  # fmt: skip
         ax.legend(loc="upper left", fontsize=7)
-        ax.set_title(f"QDW weight vs pseudo-label quality (r = {corr:.2f} over weighted)", fontsize=9)
+        title, none = _correlation_title(w_kept, kept["true_iou"], log)
+        ax.set_title(title, fontsize=9)
+        if none:
+            ax.text(0.5, 0.5, title.replace(": ", ":\n"), transform=ax.transAxes, ha="center", va="center",
+                    fontsize=11, bbox={"facecolor": "white", "lw": 0})  # fmt: skip
+    else:
+        ax.set_title("no pseudo-label was logged: nothing to correlate", fontsize=9)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.set(xlabel="IoU(pseudo-mask, ground truth)", ylabel="weight applied (QDW: correl; promoted: 0)",
            xlim=(0, 1), ylim=(-0.05, 1.05))  # fmt: skip
     return fig
+
+
+def _correlation_title(weight: pd.Series, true_iou: pd.Series, log: pd.DataFrame) -> tuple[str, bool]:
+    """The title with ``r`` of weight and true IoU, or why there is none (an undefined r would print as
+    "nan"); the flag says there is nothing to correlate."""
+    sizes = log["pseudo_sp"] if "pseudo_sp" in log else log["correl"]  # logs before pseudo_sp: correl 0 if empty
+    if not (sizes > 0).any():
+        return f"every pseudo-mask is empty ({len(log)} logged): nothing to correlate", True
+    if len(weight) < 3 or weight.std() == 0 or true_iou.std() == 0:
+        return f"weight or true IoU is constant over the {len(weight)} weighted: nothing to correlate", True
+    r = float(np.corrcoef(weight, true_iou)[0, 1])
+    return f"QDW weight vs pseudo-label quality (r = {r:.2f} over weighted)", False
 
 
 def weight_auc(weight: pd.Series | np.ndarray, right: pd.Series | np.ndarray) -> float:
@@ -470,9 +523,11 @@ def weight_auc(weight: pd.Series | np.ndarray, right: pd.Series | np.ndarray) ->
 
 def plot_weight_by_correctness(results: dict[str, RunResult], late_share: float = 0.5) -> plt.Figure:
     """One panel per run: histograms of the weight given to right and to wrong pseudo-labels (IoU > 0.5 with
-    the hidden truth, analysis only) over the last ``late_share`` of the semi phase, with the AUC in the title.
-    A weight that is the same for both (a confidence that never saw a wrong mask) cannot help a method."""
-    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4), squeeze=False)
+    the hidden truth, analysis only) over the last ``late_share`` of the semi phase. Each panel's AUC is
+    computed from that panel's pseudo-labels alone and printed in its title and its legend's (three
+    decimals: two runs that differ are not shown as equal). A weight that is the same for both (a confidence
+    that never saw a wrong mask) cannot help a method."""
+    fig, axes = plt.subplots(1, len(results), figsize=(4.4 * len(results), 3.6), squeeze=False)
     bins = np.linspace(0, 1, 21)
     for ax, (name, result) in zip(axes[0], results.items(), strict=True):
         log = result.pseudo_log
@@ -482,32 +537,91 @@ def plot_weight_by_correctness(results: dict[str, RunResult], late_share: float 
             for mask, label, colour in ((right, "right (IoU > 0.5)", "tab:green"), (~right, "wrong", "tab:red")):
                 ax.hist(log.loc[mask, "weight"], bins=bins, alpha=0.55, color=colour, density=True,
                         label=f"{label}: {int(mask.sum())}")  # fmt: skip
-            ax.legend(fontsize=7)
-            ax.set_title(f"{name}: AUC {weight_auc(log['weight'], right):.2f}", fontsize=9)
+            auc = weight_auc(log["weight"], right)
+            ax.set_title(f"{name}: AUC {auc:.3f}", fontsize=9)
+            legend = ax.legend(fontsize=7, loc="best", title=f"AUC {auc:.3f} over this panel's {len(log):,}")
+            legend.get_title().set_fontsize(9)
+        else:
+            ax.set_title(f"{name}: no pseudo-label logged", fontsize=9)
         ax.set(xlabel="weight of the pseudo-label", ylabel="density", xlim=(0, 1))
     fig.tight_layout()
     return fig
 
 
 def plot_ratio_curve(summary: pd.DataFrame, model: str = "student") -> plt.Figure:
-    """Test mIoU against the labelled fraction, one line per method (log x axis)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    """Test mIoU against the labelled fraction, one line per method (log x axis).
+
+    Error bars (± one std over seeds) are drawn only where a point has more than one seed, and kept out of
+    the legend, which shows each method's line and its number of seeds; the y label says what the bars are.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     part = summary[summary["model"] == model]
+    ratios = sorted(part["label_ratio"].unique())
     for method, rows in part.groupby("method", sort=False):
         rows = rows.sort_values("label_ratio")
-        ax.errorbar(100 * rows["label_ratio"], rows["miou_mean"], yerr=rows["miou_std"].fillna(0), marker="o",
-                    capsize=3, label=method)  # fmt: skip
+        x = 100 * rows["label_ratio"].to_numpy()
+        (line,) = ax.plot(x, rows["miou_mean"], marker="o", label=f"{method} ({_seed_count(rows['seeds'])})")
+        spread = (rows["seeds"] > 1) & rows["miou_std"].notna()
+        if spread.any():
+            ax.errorbar(x[spread.to_numpy()], rows["miou_mean"][spread], yerr=rows["miou_std"][spread], fmt="none",
+                        ecolor=line.get_color(), capsize=4, lw=1.2, label="_nolegend_")  # fmt: skip
     ax.set_xscale("log")
-    ax.set(xlabel="labelled descriptions (%)", ylabel="test mIoU (%)", title=f"Label-ratio curve ({model})")
-    ax.legend(fontsize=8)
+    ax.set_xticks([100 * r for r in ratios], [f"{100 * r:g}%" for r in ratios])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set(xlabel="labelled descriptions", ylabel="test mIoU (%); bars: ± 1 std over seeds",
+           title=f"Label-ratio curve ({model})")  # fmt: skip
+    ax.legend(fontsize=8, title="method (seeds per point)", title_fontsize=8)
     ax.grid(alpha=0.3, which="both")
     return fig
 
 
-def plot_sweep(summary: pd.DataFrame, key: str, model: str = "student") -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    part = summary[summary["model"] == model].sort_values(key)
-    ax.errorbar(part[key], part["miou_mean"], yerr=part["miou_std"].fillna(0), marker="o", capsize=3)
-    ax.set(xlabel=key, ylabel="test mIoU (%)", title=f"3DResT: sweep over {key}")
-    ax.grid(alpha=0.3)
+def _seed_count(seeds: pd.Series) -> str:
+    lo, hi = int(seeds.min()), int(seeds.max())
+    return f"{lo} seed{'s' * (lo > 1)}" if lo == hi else f"{lo}-{hi} seeds"
+
+
+SWEEP_MIN_SPAN = 6.0  # mIoU: a sweep's y axis is never narrower, so seed-to-seed noise is not magnified
+
+
+def sweep_points(df: pd.DataFrame, results: list[RunResult], key: str, model: str = "student") -> pd.DataFrame:
+    """Test mIoU of every run of a sweep, one row per (swept value, seed): the dots of ``plot_sweep``."""
+    value_of = {r.summary["config_hash"]: r.flat_config()[key] for r in results}
+    part = df[(df["model"] == model) & (df["split"] == "test") & (df["subset"] == "overall")]
+    part = part[part["config_hash"].astype(str).isin(value_of)]
+    return (part.assign(**{key: part["config_hash"].map(value_of)})[[key, "seed", "miou"]]
+            .sort_values([key, "seed"]).reset_index(drop=True))  # fmt: skip
+
+
+def plot_sweep(summary: pd.DataFrame, key: str, points: pd.DataFrame | None = None, model: str = "student",
+               min_span: float = SWEEP_MIN_SPAN, method: str = "3DResT") -> plt.Figure:  # fmt: skip
+    """A sweep (``sweep_table``) as every seed's test mIoU (dots, from ``sweep_points``) and their mean (a bar
+    across the column, with its value), one column per swept value, on a y range at least ``min_span`` mIoU
+    wide (and wider than the seeds' spread), so that two values 0.1 mIoU apart do not look like a trend."""
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    part = summary[summary["model"] == model] if "model" in summary else summary
+    part = part.sort_values(key)
+    values = part[key].tolist()
+    means = part["miou_mean"].to_numpy(dtype=float)
+    observed = list(means)
+    for i, (value, mean) in enumerate(zip(values, means, strict=True)):
+        ax.hlines(mean, i - 0.3, i + 0.3, color="tab:blue", lw=2.5, label="mean over seeds" if i == 0 else None)
+        ax.text(i + 0.32, mean, f"{mean:.2f}", va="center", fontsize=8, color="tab:blue")
+        if points is not None and len(points):
+            seeds = points[np.isclose(points[key].astype(float), float(value))]
+            jitter = np.linspace(-0.15, 0.15, len(seeds)) if len(seeds) > 1 else np.zeros(len(seeds))
+            ax.scatter(i + jitter, seeds["miou"], s=22, color="k", zorder=3, label="one seed" if i == 0 else None)
+            observed += seeds["miou"].tolist()
+    lo, hi = float(np.nanmin(observed)), float(np.nanmax(observed))
+    span = max(min_span, 1.6 * (hi - lo))
+    ax.set_ylim((lo + hi) / 2 - span / 2, (lo + hi) / 2 + span / 2)
+    ax.set_xlim(-0.6, len(values) - 0.2)
+    n_seeds = int(part["seeds"].max()) if "seeds" in part and len(part) else 0
+    ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
+    ax.set(xlabel=key, ylabel="test mIoU (%)",
+           title=f"{method}: sweep over {key} ({n_seeds} seed{'s' * (n_seeds != 1)})")  # fmt: skip
+    ax.title.set_fontsize(10)
+    ax.text(0.01, 0.01, f"y axis ≥ {min_span:g} mIoU wide: seed-to-seed noise is not magnified",
+            transform=ax.transAxes, fontsize=6.5, color="0.4")  # fmt: skip
+    ax.legend(fontsize=7, loc="upper right")
+    ax.grid(alpha=0.3, axis="y")
     return fig

@@ -184,6 +184,12 @@ def relabel(batch: Batch, pool: PromotedPool, positions: list[int]) -> Batch:
     return batch
 
 
+def first_promotion_step(ssl: SSLConfig) -> int:
+    """The first (0-based) step at which TSCS may promote: the burn-in, then ``tscs_warmup`` steps after the
+    hand-over (``TSCS.online`` and ``TSCS.sweep_due`` count from there); figures mark it, never retype it."""
+    return ssl.burn_in_steps + ssl.tscs_warmup
+
+
 class TSCS:
     """The promoted pool, its stream into labelled batches, the decision, promotion, relabelling, sweep.
 
@@ -283,4 +289,4 @@ class TSCS:
             self.stream.load_state_dict(state["stream"])
 
 
-__all__ = ["TSCS", "PromotedPool", "consistency", "relabel", "sampling_target", "select"]
+__all__ = ["TSCS", "PromotedPool", "consistency", "first_promotion_step", "relabel", "sampling_target", "select"]

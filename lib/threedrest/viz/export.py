@@ -98,7 +98,7 @@ def export_html(view: widgets.Widget, path: str | Path, title: str = "3D view", 
 
 
 def export_case(case: Case, path: str | Path, **view_kwargs: Any) -> Path:
-    """One description's standalone page: all layers, toggles, error colouring, point size."""
+    """One description's standalone page: all layers, toggles, error colouring, point sizes, zoom."""
     view = view_case(case, **view_kwargs)
     caption = header_html(case.sentence, case.unique, case.ious, case.uid)
     return export_html(view, path, title=f"3DResT: {case.uid}", caption_html=caption)

@@ -157,11 +157,16 @@ def write_gallery(
     selection: Mapping[str, Sequence[str]],
     load: Callable[[str], Case],
     title: str = "3DResT gallery",
+    note: str = "",
 ) -> Path:
-    """Write png/<uid>.png, views/<uid>.html (+ one shared views/threedrest-viz.js) and gallery.html."""
+    """Write png/<uid>.png, views/<uid>.html (+ one shared views/threedrest-viz.js) and gallery.html.
+
+    With a ``note`` (``widgets.empty_note``: no model predicts anything) the page says so in words and draws
+    no cards: best, median and worst of all-empty masks would be empty comparisons.
+    """
     out_dir = Path(out_dir)
     sections, captions = [], {}
-    for key, uids in selection.items():
+    for key, uids in ({} if note else selection).items():
         cards = []
         for uid in uids:
             slug = case_slug(uid)
@@ -174,11 +179,11 @@ def write_gallery(
                          f'alt="{html.escape(uid)}"></a>{captions[uid]}</div>')  # fmt: skip
         body = "".join(cards) or "<p>none</p>"
         sections.append(f"<h2>{html.escape(GALLERY_SECTIONS.get(key, key))}</h2>{body}")
+    intro = (f"<p><b>No comparison to draw.</b> {html.escape(note)}</p>" if note
+             else "<p>Click a picture for its 3D view (works offline).</p>")  # fmt: skip
     page = (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:1em} .card{margin:0 0 1.5em} img{max-width:100%}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1><p>Click a picture for its 3D view (works offline).</p>"
-        + "".join(sections)
-        + "</body></html>"
+        f"</head><body><h1>{html.escape(title)}</h1>{intro}" + "".join(sections) + "</body></html>"
     )
     return atomic_write_text(out_dir / "gallery.html", page)

@@ -21,7 +21,7 @@ from threedrest.experiments.runs import RunResult
 from threedrest.train.predictions import Predictions, load_predictions
 from threedrest.viz.export import export_case
 from threedrest.viz.render import case_slug, render_case, select_gallery
-from threedrest.viz.widgets import FAIL_IOU, Case, load_case
+from threedrest.viz.widgets import FAIL_IOU, Case, empty_note, load_case, nothing_to_compare
 
 
 def layer_name(method: str, model: str) -> str:
@@ -83,8 +83,7 @@ class Changes:
 
     def summary(self, method: str = "3DResT", baseline: str = "supervised") -> str:
         if self.empty:
-            return (f"Every model predicts an empty mask on all {self.n} descriptions: there is nothing to compare "
-                    "(the smoke profile trains for seconds; the classroom profile learns).")  # fmt: skip
+            return nothing_to_compare(self.n)
         return (f"Of {self.n} descriptions, {method} fixes {len(self.fixes)} and breaks {len(self.breaks)} against "
                 f"{baseline} ({self.rule}).")  # fmt: skip
 
@@ -99,7 +98,7 @@ def changed_cases(predictions: Mapping[str, Predictions], method: str = "3DResT 
     round), each sorted by the size of the change (``render.select_gallery``'s fixes and breaks, all of them)."""
     uids, ious = aligned_ious(predictions)
     picked = select_gallery(uids, ious, method, baseline, k=len(uids), threshold=threshold)
-    empty = not any(p.sp_mask.any() for p in predictions.values())
+    empty = bool(empty_note(predictions))
     rule = f"right: IoU >= {threshold:g} with the ground truth, as in the gallery; wrong: below"
     return Changes(picked["fixes"], picked["breaks"], len(uids), rule, empty)
 

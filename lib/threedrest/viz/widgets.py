@@ -4,7 +4,9 @@ Every layer (ground truth, each method's mask, its true/false positive/negative 
 ``Points`` object indexing ONE shared position buffer, and every toggle is tied to ``visible`` with
 ``jslink``: the same widget then works live in JupyterLab / the classic notebook and in the offline
 HTML written by :mod:`threedrest.viz.export` (no kernel there, so no Python callbacks). Only the
-description picker and the "next failure" button of :class:`Explorer` need a live kernel.
+description picker and the "next failure" button of :class:`Explorer` need a live kernel. The zoom is a
+slider ``jslink``ed to the shared camera's ``zoom``, not the mouse wheel, which stays the page's: pythreejs's
+OrbitControls cannot make wheel zoom wait for focus or a modifier key, so their wheel zoom is off.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ import pythreejs as three
 
 from threedrest.data.store import DatasetIndex, Scene
 from threedrest.train.predictions import Predictions
+from threedrest.viz.camera import FOV, frame_camera, look_at_quaternion
 
 # Points sent to the browser per scan. A 40k-point page is ~1.4 MB of base64 and orbits smoothly even
 # with software WebGL; every point of every mask is kept, the rest is a seeded uniform sample.
 MAX_POINTS = 40_000
-POINT_SIZE = 0.04  # metres (points are drawn with size attenuation)
+# three.js point sizes (size attenuation): on screen, size x (view height / 2) / distance pixels, so at the
+# framed distance of a classroom room (~9 m) in a 400-pixel view 0.08 is ~2 pixels and 0.2 is ~4.5
+POINT_SIZE = 0.08  # the scan's points: dense enough to read the room
+MASK_POINT_SIZE = 0.2  # a layer's points: larger, so a ~55-point target is a blob, not a few dots
+PANEL_HEIGHT = 400  # pixels of one view; views are laid out two per row (480 x 400 each at the default width)
+HELP = ("drag: orbit &middot; right-drag: pan &middot; <b>zoom: the zoom slider</b> (the mouse wheel scrolls "
+        "the page, never the view) &middot; tick a layer to draw it in that view")  # fmt: skip
 GT = "ground truth"
 FAIL_IOU = 0.5  # a description "fails" below this IoU (Acc@0.5, the benchmark's headline metric)
 BACKGROUND = "#15191e"
@@ -127,16 +136,18 @@ def header_html(sentence: str, unique: bool | None, ious: Mapping[str, float] | 
     return f"<div><i>{html.escape(uid)}</i> &ldquo;{html.escape(sentence)}&rdquo;{flag}<br>{iou}</div>"
 
 
-def look_at_quaternion(eye: np.ndarray, target: np.ndarray, up: tuple[float, ...] = (0.0, 0.0, 1.0)) -> list[float]:
-    """Camera orientation (x, y, z, w) looking from ``eye`` at ``target``: set in the state, so the
-    exported page needs no Python to aim the camera (a camera looks down its local -z)."""
-    z = (eye - target) / np.linalg.norm(eye - target)
-    x = np.cross(np.asarray(up, float), z)
-    x /= np.linalg.norm(x)
-    m = np.stack([x, np.cross(z, x), z], axis=1)
-    w = np.sqrt(max(1.0 + np.trace(m), 1e-12)) / 2
-    return [float((m[2, 1] - m[1, 2]) / (4 * w)), float((m[0, 2] - m[2, 0]) / (4 * w)),
-            float((m[1, 0] - m[0, 1]) / (4 * w)), float(w)]  # fmt: skip
+def nothing_to_compare(n: int) -> str:
+    """The one sentence every view shows instead of a comparison when no model predicts anything."""
+    return (f"Every model predicts an empty mask on all {n} descriptions: there is nothing to compare "
+            "(the smoke profile trains for seconds; the classroom profile learns).")  # fmt: skip
+
+
+def empty_note(predictions: Mapping[str, Predictions]) -> str:
+    """``nothing_to_compare`` when every layer predicts an empty mask on every description (a smoke run);
+    "" when something was predicted."""
+    if not predictions or any(p.sp_mask.any() for p in predictions.values()):
+        return ""
+    return nothing_to_compare(max(len(p.uid) for p in predictions.values()))
 
 
 def _index_attr(idx: np.ndarray) -> three.BufferAttribute:
@@ -165,12 +176,16 @@ def scene_view(
     uid: str = "",
     errors: bool = False,
     point_size: float = POINT_SIZE,
+    mask_point_size: float = MASK_POINT_SIZE,
     width: int = 960,
-    height: int = 460,
+    height: int = PANEL_HEIGHT,
     cap: int = MAX_POINTS,
     seed: int = 0,
 ) -> SceneView:
-    """Side-by-side views (``views``: the layers each shows, 1 to 4 views) with one shared camera."""
+    """Views (``views``: the layers each shows, 1 to 4) with one shared camera, two per row so each is close
+    to square (``width`` is the whole grid's, ``height`` one view's); each view has its own row of layer
+    checkboxes. The camera frames the room (``frame_camera``). The mouse wheel scrolls the page: the views
+    zoom with the zoom slider, never on the wheel (a notebook would otherwise stop scrolling under them)."""
     masks = check_arrays(xyz, rgb, masks)
     gt = masks.get(GT) if gt is None else check_arrays(xyz, rgb, {"gt": gt})["gt"]
     views = [list(v) for v in (views if views is not None else default_views(list(masks)))]
@@ -200,18 +215,21 @@ def scene_view(
                 geoms[name, part] = three.BufferGeometry(
                     attributes={"position": position}, index=_index_attr(np.flatnonzero(sel))
                 )
-        materials[name] = three.PointsMaterial(color=layer_colour(name, list(masks)), size=point_size)
+        materials[name] = three.PointsMaterial(color=layer_colour(name, list(masks)), size=mask_point_size)
     for part, colour in ERROR_COLOURS.items():
-        materials[part] = three.PointsMaterial(color=colour, size=point_size, visible=errors)
+        materials[part] = three.PointsMaterial(color=colour, size=mask_point_size, visible=errors)
 
-    # frame the bounding sphere in the narrower of the two fields of view (narrow side-by-side views)
-    radius, aspect = float(np.linalg.norm(hi - lo)) / 2 + 1e-3, width / len(views) / height
-    half_fov = min(np.radians(25.0), np.arctan(np.tan(np.radians(25.0)) * aspect))
-    extent = radius / np.sin(half_fov) * 1.05
-    eye = np.array([0.2, -0.65, 0.85]) / np.linalg.norm([0.2, -0.65, 0.85]) * extent  # ~55 deg above the floor
-    camera = three.PerspectiveCamera(position=eye.tolist(), up=[0, 0, 1], fov=50, aspect=aspect, near=0.01,
-                                     far=4 * extent, quaternion=look_at_quaternion(eye, np.zeros(3)))  # fmt: skip
-    controls = three.OrbitControls(controlling=camera, target=[0.0, 0.0, 0.0])
+    columns = 1 if len(views) == 1 else 2
+    panel_width = width // columns
+    aspect = panel_width / height
+    eye, target = frame_camera(pts, aspect)
+    extent = float(np.linalg.norm(eye - target))
+    camera = three.PerspectiveCamera(position=eye.tolist(), up=[0, 0, 1], fov=FOV, aspect=aspect,
+                                     near=extent / 100, far=extent + 2 * float(np.linalg.norm(hi - lo)),
+                                     quaternion=look_at_quaternion(eye, target))  # fmt: skip
+    controls = three.OrbitControls(controlling=camera, target=target.tolist(), enableZoom=False)
+    swatch = {n: layer_colour(n, list(masks)) for n in masks}
+    box_columns = _box_columns(len(masks), panel_width)
     links: list[widgets.Widget] = []
     panels = []
     for shown in views:
@@ -221,25 +239,59 @@ def scene_view(
             kids = [three.Points(geometry=g, material=materials[name if part == "mask" else part],
                                  renderOrder=1 if part == "mask" else 2, visible=name in shown)
                     for (n, part), g in geoms.items() if n == name]  # fmt: skip
-            box = widgets.Checkbox(value=name in shown, description=name, indent=False,
+            box = widgets.Checkbox(value=name in shown, indent=False, description_allow_html=True,
+                                   description=f"<span style='color:{swatch[name]}'>&#9632;</span> {html.escape(name)}",
                                    layout=widgets.Layout(width="auto"))  # fmt: skip
             links += [widgets.jslink((box, "value"), (kid, "visible")) for kid in kids]
             layer_points += kids
             boxes.append(box)
         scene = three.Scene(children=[three.Points(geometry=base_geom, material=materials["base"]), *layer_points],
                             background=BACKGROUND)  # fmt: skip
-        renderer = three.Renderer(camera=camera, scene=scene, controls=[controls], width=width // len(views),
+        renderer = three.Renderer(camera=camera, scene=scene, controls=[controls], width=panel_width - 8,
                                   height=height, clearColor=BACKGROUND)  # fmt: skip
-        panels.append(widgets.VBox([widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap")), renderer]))
+        grid = widgets.GridBox(boxes, layout=widgets.Layout(grid_template_columns=f"repeat({box_columns}, 1fr)",
+                                                            width=f"{panel_width - 8}px"))  # fmt: skip
+        title = widgets.HTML(panel_title(shown, masks, ious))
+        panels.append(widgets.VBox([title, grid, renderer], layout=widgets.Layout(width=f"{panel_width}px")))
 
-    error_box = widgets.Checkbox(value=errors, description="error colouring", indent=False)
-    size = widgets.FloatSlider(value=point_size, min=0.005, max=0.15, step=0.005, description="point size")
+    error_box = widgets.Checkbox(value=errors, description="error colouring", indent=False,
+                                 layout=widgets.Layout(width="auto", margin="0 24px 0 0"))  # fmt: skip
+    style = {"description_width": "initial"}
+    slider = {"style": style, "layout": widgets.Layout(width=f"{min(width // 4, 260)}px")}
+    scan_size = widgets.FloatSlider(value=point_size, min=0.01, max=0.4, step=0.01, description="scan points",
+                                    readout_format=".2f", **slider)  # fmt: skip
+    mask_size = widgets.FloatSlider(value=mask_point_size, min=0.01, max=0.6, step=0.01, description="layer points",
+                                    readout_format=".2f", **slider)  # fmt: skip
+    zoom = widgets.FloatLogSlider(value=1.0, base=2, min=-1, max=3, step=0.05, description="zoom",
+                                  readout_format=".2f", **slider)  # fmt: skip
     links += [widgets.jslink((error_box, "value"), (materials[p], "visible")) for p in ERROR_COLOURS]
-    links += [widgets.jslink((size, "value"), (m, "size")) for m in materials.values()]
-    swatches = {**{n: layer_colour(n, list(masks)) for n in masks}, **ERROR_COLOURS}
-    legend = " ".join(f"<span style='color:{c}'>&#9632;</span> {html.escape(n)}" for n, c in swatches.items())
-    head = widgets.HTML(header_html(sentence, unique, ious, uid) + f"<div style='font-size:85%'>{legend}</div>")
-    return SceneView([head, widgets.HBox([error_box, size]), widgets.HBox(panels)], links, len(keep))
+    links += [widgets.jslink((scan_size, "value"), (materials["base"], "size"))]
+    links += [widgets.jslink((mask_size, "value"), (m, "size")) for k, m in materials.items() if k != "base"]
+    links += [widgets.jslink((zoom, "value"), (camera, "zoom"))]
+    legend = " ".join(f"<span style='color:{c}'>&#9632;</span> {html.escape(n)}" for n, c in ERROR_COLOURS.items())
+    head = widgets.HTML(header_html(sentence, unique, ious, uid)
+                        + f"<div style='font-size:85%'>{HELP}. Error colouring: {legend}</div>")  # fmt: skip
+    grid = widgets.GridBox(panels, layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {panel_width}px)",
+                                                         grid_gap="6px 0px"))  # fmt: skip
+    return SceneView([head, widgets.HBox([error_box, scan_size, mask_size, zoom]), grid], links, len(keep))
+
+
+def _box_columns(n_boxes: int, panel_width: int, box_width: int = 150) -> int:
+    """Checkbox columns of a view: as many as fit, spread so every row but the last is full and the rows are
+    even (4 boxes in 480 px: 2 x 2, not 3 + 1)."""
+    fit = max(1, min(n_boxes, panel_width // box_width))
+    rows = -(-n_boxes // fit)
+    return -(-n_boxes // rows)
+
+
+def panel_title(shown: Sequence[str], masks: Mapping[str, np.ndarray], ious: Mapping[str, float] | None) -> str:
+    """What a view shows when it opens, with each layer's IoU, and in words where a layer predicts nothing."""
+    parts = []
+    for name in shown:
+        iou = f" IoU {ious[name]:.2f}" if ious and name in ious else ""
+        empty = ": <i>empty mask, predicts nothing</i>" if name != GT and not masks[name].any() else ""
+        parts.append(f"<b>{html.escape(name)}</b>{iou}{empty}")
+    return "<div style='font-size:90%'>" + (" + ".join(parts) or "the scan") + "</div>"
 
 
 def view_case(case: Case, **kwargs: Any) -> SceneView:
@@ -248,13 +300,18 @@ def view_case(case: Case, **kwargs: Any) -> SceneView:
 
 
 class Explorer:
-    """Description picker + scene view + "next failure of method X" (these controls need a live kernel)."""
+    """Description picker + scene view + "next failure of method X" (these controls need a live kernel).
+
+    With a ``note`` (``empty_note``: every model predicts nothing, as on the smoke profile) it shows the note
+    in words and no views: four panels of an unmarked scan would look like a comparison that says nothing.
+    """
 
     def __init__(self, rows: Sequence[Mapping[str, Any]], load: Callable[[str], Case], *,
-                 fail_iou: float = FAIL_IOU, **view_kwargs: Any) -> None:  # fmt: skip
+                 fail_iou: float = FAIL_IOU, note: str = "", **view_kwargs: Any) -> None:  # fmt: skip
         if not rows:
             raise ValueError("viz.Explorer: no descriptions to show (rows is empty)")
         self.rows, self.load, self.fail_iou, self.view_kwargs = list(rows), load, fail_iou, view_kwargs
+        self.note = note
         methods = list(self.rows[0]["ious"])
         options = [(self._label(r), r["uid"]) for r in self.rows]
         self.picker = widgets.Dropdown(options=options, description="description", layout=widgets.Layout(width="95%"))
@@ -262,7 +319,8 @@ class Explorer:
         self.next_button = widgets.Button(description="next failure")
         self.status = widgets.HTML()
         self.body = widgets.VBox()
-        self.widget = widgets.VBox([self.picker, widgets.HBox([self.method, self.next_button, self.status]), self.body])
+        controls = [self.picker, widgets.HBox([self.method, self.next_button, self.status])]
+        self.widget = widgets.VBox([*([] if note else controls), self.body])
         self.picker.observe(lambda _: self.show(), "value")
         self.next_button.on_click(lambda _: self.next_failure())
         self.show()
@@ -276,14 +334,19 @@ class Explorer:
     @classmethod
     def from_dataset(cls, index: DatasetIndex, predictions: Mapping[str, Predictions], split: str = "val",
                      **kwargs: Any) -> Explorer:  # fmt: skip
-        """Rows for the split's descriptions that every run predicted, cases loaded on demand."""
+        """Rows for the split's descriptions that every run predicted, cases loaded on demand; where every run
+        predicts nothing, the explorer says so (``empty_note``) instead of drawing views."""
         lookups = {name: (p.index(), p.iou) for name, p in predictions.items()}
         rows = [{"uid": d["uid"], "sentence": d["description"], "unique": bool(d.get("unique", False)),
                  "ious": {n: float(iou[ix[d["uid"]]]) for n, (ix, iou) in lookups.items()}}
                 for d in index.split(split) if all(d["uid"] in ix for ix, _ in lookups.values())]  # fmt: skip
+        kwargs.setdefault("note", empty_note(predictions))
         return cls(rows, lambda uid: load_case(index, predictions, uid), **kwargs)
 
     def show(self) -> None:
+        if self.note:
+            self.body.children = [widgets.HTML(f"<p><b>No comparison to draw.</b> {html.escape(self.note)}</p>")]
+            return
         self.body.children = [view_case(self.load(self.picker.value), **self.view_kwargs)]
 
     def next_failure(self, method: str | None = None) -> str | None:
