@@ -38,13 +38,14 @@ def note(text: str) -> None:
 
 
 class Ticker:
-    """``desc: done/total (seconds)`` at the start, then at most every ``every`` seconds, and at the end."""
+    """``desc: done/total (seconds)`` at most every ``every`` seconds, and ``done in`` at the end of a loop that
+    took a second or more (a cached step that is over at once stays quiet)."""
 
     def __init__(self, desc: str, total: int, done: int = 0, every: float = EVERY) -> None:
         self.desc, self.total, self.every = desc, total, every
         self.start = self.last = time.perf_counter()
         self.on = bool(os.environ.get(ENV))
-        if self.on:
+        if self.on and every == 0:  # a line per update: say where it starts
             note(f"{desc}: {done}/{total}")
 
     def update(self, done: int) -> None:
@@ -56,9 +57,10 @@ class Ticker:
             note(f"{self.desc}: {done}/{self.total} ({now - self.start:.0f} s)")
 
     def close(self, done: int | None = None) -> None:
-        if self.on:
+        seconds = time.perf_counter() - self.start
+        if self.on and seconds >= 1.0:
             done = self.total if done is None else done
-            note(f"{self.desc}: {done}/{self.total} done in {time.perf_counter() - self.start:.0f} s")
+            note(f"{self.desc}: {done}/{self.total} done in {seconds:.0f} s")
 
 
 def track(iterable: Iterable[T], desc: str, total: int | None = None, disable: bool = False) -> Iterator[T]:
