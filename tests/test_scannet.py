@@ -95,7 +95,7 @@ def test_scanrefer_type_follows_scanrefer_label_map(tmp_path: Path, spelling: st
 
 @pytest.mark.parametrize("spelling", ["refridgerator", "refrigerator"])
 def test_refrigerators_unique_as_scanrefer_says(tmp_path: Path, data: tuple[Path, dict], spelling: str) -> None:
-    """Item 1: a described refrigerator / mini fridge beside a described trash can ("others") is unique,
+    """A described refrigerator / mini fridge beside a described trash can ("others") is unique,
     with either tsv spelling; typed "others" (the old behaviour) both would be multiple."""
     root, _ = data
     write_labels_tsv(root, fridge_spelling=spelling)
@@ -290,7 +290,7 @@ def _warnings(index: store.DatasetIndex, reason: str) -> list[dict]:
 
 
 def test_raw_id_label_file_falls_back_to_aggregation(tmp_path: Path, data: tuple[Path, dict]) -> None:
-    """Item 2: a v1 ``_vh_clean_2.labels.ply`` holds raw category ids (103, 229, ...), not NYU40 ids: the
+    """A v1 ``_vh_clean_2.labels.ply`` holds raw category ids (103, 229, ...), not NYU40 ids: the
     classes come from the aggregation + tsv, with a warning naming the file; --strict makes it an error."""
     root, truth = data
     raw_ids = np.where(truth["scene0001_00"]["instance"] >= 0, 229, 0)
@@ -313,7 +313,7 @@ def test_raw_id_label_file_falls_back_to_aggregation(tmp_path: Path, data: tuple
 
 
 def test_missing_axis_alignment_warned_and_offset_recorded(tmp_path: Path, data: tuple[Path, dict]) -> None:
-    """Item 3: a ``<scene>.txt`` without ``axisAlignment`` (or no file) is warned and counted; every scene
+    """A ``<scene>.txt`` without ``axisAlignment`` (or no file) is warned and counted; every scene
     records its transform and the offset subtracted, so ScanRefer frame = kit xyz + offset."""
     root, truth = data
     matrix = np.array([[0, -1, 0, 1], [1, 0, 0, 2], [0, 0, 1, 3], [0, 0, 0, 1]], dtype=float)
@@ -342,7 +342,7 @@ def test_missing_axis_alignment_warned_and_offset_recorded(tmp_path: Path, data:
 
 
 def test_changed_input_reconverts_scene(tmp_path: Path, data: tuple[Path, dict]) -> None:
-    """Item 4: replacing a scan's meta file (or the label tsv) and rerunning without --force converts
+    """Replacing a scan's meta file (or the label tsv) and rerunning without --force converts
     what changed again: scenes are keyed on their input files' sizes and mtimes, not the data path."""
     root, truth = data
     out = convert(tmp_path, root)
@@ -368,7 +368,7 @@ def test_changed_input_reconverts_scene(tmp_path: Path, data: tuple[Path, dict])
 
 
 def test_segment_absent_from_segs_warned(tmp_path: Path, data: tuple[Path, dict]) -> None:
-    """Item 5: a segGroup naming a segment id the segs file lacks (object keeps its other segments)."""
+    """A segGroup naming a segment id the segs file lacks (object keeps its other segments)."""
     root, truth = data
     edit_aggregation(root, "scene0000_00", lambda groups: groups[3]["segments"].append(99_999))
     index = store.load_index(convert(tmp_path, root))
@@ -385,7 +385,7 @@ def test_segment_absent_from_segs_warned(tmp_path: Path, data: tuple[Path, dict]
 
 
 def test_segment_in_two_seggroups_warned(tmp_path: Path, data: tuple[Path, dict]) -> None:
-    """Item 5: two segGroups claiming one segment: the later wins, with a warning naming both."""
+    """Two segGroups claiming one segment: the later wins, with a warning naming both."""
     root, truth = data
     groups = json.loads(scan_file(root, "scene0001_00", ".aggregation.json").read_text())["segGroups"]
     shared = groups[3]["segments"][0]  # office chair (objectId 3) also claimed by the second table (6)
@@ -404,7 +404,7 @@ def test_segment_in_two_seggroups_warned(tmp_path: Path, data: tuple[Path, dict]
 
 
 def test_object_name_disagreeing_with_seggroup_warned(tmp_path: Path, data: tuple[Path, dict]) -> None:
-    """Item 5: a ScanRefer object_name ("toilet") that is not its segGroup's label ("chair"): warned, with
+    """A ScanRefer object_name ("toilet") that is not its segGroup's label ("chair"): warned, with
     the typing it gets (ScanRefer's, from object_name, which changes unique/multiple)."""
     root, _ = data
     rename_described(root, "val", "scene0002_00", 2, "toilet")
