@@ -197,7 +197,8 @@ def check(archive: str | Path, scratch: str | Path = "data/class-check", out: st
     rows = [] if install_seconds is None else [("make install (a fresh clone)", install_seconds)]
     start = time.perf_counter()
     manifest = unpack(archive, scratch)
-    rows.append(("make class-unpack", time.perf_counter() - start))
+    unpacked = time.perf_counter() - start
+    rows.append((f"make class-unpack (an archive of {_size(Path(archive).stat().st_size)})", unpacked))
     env = {**os.environ, "THREEDREST_ROOT": str(scratch), NO_TRAINING: "1"}
     for stem in CLASS_NOTEBOOKS:
         cmd = [sys.executable, "-m", "threedrest", "reproduce", "--profile", manifest["profile"], "--seeds",
