@@ -417,11 +417,18 @@ def test_tables_are_library_functions_of_runs_csv(executed: dict) -> None:
 def test_visual_artifacts_are_written(executed: dict) -> None:
     out = executed["out"]
     gallery = (out / "views" / "gallery" / "gallery.html").read_text()
-    assert gallery.count('<div class="card">') >= 3
+    if "nothing to compare" in gallery:  # every model predicts nothing (smoke): words, no cards
+        assert '<div class="card">' not in gallery
+    else:
+        assert gallery.count('<div class="card">') >= 3
     # every page under results/views shares one copy of the viewer script
+    script = out / "views" / "threedrest-viz.js"
     assert [p.relative_to(out).as_posix() for p in out.rglob("threedrest-viz.js")] == ["views/threedrest-viz.js"]
-    page = next((out / "views" / "gallery" / "views").glob("*.html")).read_text()
-    assert 'src="../../threedrest-viz.js"' in page
+    pages = [p for p in (out / "views").rglob("*.html") if p.name != "gallery.html"]
+    assert pages
+    for page in pages:
+        src = re.search(r'<script src="([^"]*threedrest-viz\.js)"', page.read_text())
+        assert src and (page.parent / src[1]).resolve() == script.resolve(), page
     pngs = list((out / "views").rglob("*.png"))
     assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     executed_tour = _read(out / "notebooks" / "00_tour.ipynb")

@@ -80,8 +80,8 @@ def _install_commands(*assignments: str, target: str = "install") -> list[str]:
         import pytest
 
         pytest.skip("make is not installed")
-    done = subprocess.run(["make", "-n", "-B", target, "VENV=/nonexistent/venv", *assignments], cwd=ROOT,
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    command = ["make", "--no-print-directory", "-n", "-B", target, "VENV=/nonexistent/venv", *assignments]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)  # inside make too
     return [" ".join(line.split()) for line in done.stdout.replace("\\\n", " ").splitlines() if line.strip()]
 
 
