@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threedrest.config import get_profile
+from threedrest.config import Config, get_profile
 from threedrest.experiments import grids, policy
 
 
@@ -78,3 +78,26 @@ def test_a_run_of_another_schedule_is_labelled_so_and_the_profiles_runs_are_not(
     schedule = grids.configs("classroom", [0], grids.schedule_grid(0.1, [600, 1800], 1800, 400))
     assert [run_label(c) for c in schedule] == ["supervised-600steps", "3drest-600steps", "supervised", "3drest"]
     assert run_dir_for(schedule[1]).name.startswith("3drest-600steps-r0.1-s0-")
+
+
+def test_run_many_starts_the_longest_runs_first_and_returns_in_input_order(monkeypatch, tmp_path) -> None:
+    """Classroom: the oracle (5,400 - 400 supervised steps = 5,000) before a teacher method (1,400 steps at
+    2.3 = 3,220) before supervised at 10 % (1,400); equal costs keep their order; results in input order."""
+    from threedrest.train import workspace
+
+    cfgs = grids.configs("classroom", [0], grids.main_grid(0.1))
+    costs = {c.ssl.method + ("-oracle" if c.data.label_ratio == 1.0 else ""): grids.expected_cost(c) for c in cfgs}
+    assert costs["supervised-oracle"] == 5000.0 and costs["supervised"] == 1400.0
+    assert abs(costs["3drest"] - 3220.0) < 1e-9 and costs["mean_teacher"] == costs["3drest"]
+    started: list[Config] = []
+    monkeypatch.setattr(workspace.Workspace, "for_config", classmethod(lambda cls, cfg: _Fake(cfg, [])))
+    monkeypatch.setattr(grids, "burn_in_path", lambda cfg, root: tmp_path / "exists")
+    (tmp_path / "exists").touch()
+    monkeypatch.setattr(grids, "_in_parallel", lambda job, todo, *args: started.extend(todo))
+    monkeypatch.setattr(grids, "load_run", lambda path: path)
+    out = grids.run_many(cfgs, root=tmp_path)
+    assert [grids.expected_cost(c) for c in started] == sorted(costs.values(), reverse=True)
+    assert started[0].data.label_ratio == 1.0 and started[-1].ssl.method == "supervised"
+    teachers = [c.ssl.method for c in started if grids.expected_cost(c) == costs["3drest"]]
+    assert teachers == [c.ssl.method for c in cfgs if grids.expected_cost(c) == costs["3drest"]]
+    assert out == [grids.run_dir_for(c, tmp_path) for c in cfgs]

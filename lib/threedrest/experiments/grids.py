@@ -108,6 +108,16 @@ def ratio_grid(ratios: Iterable[float], names: Iterable[str] | None = None) -> l
     return [{"method": m, "label_ratio": r} for r in ratios for m in names if not (r == 1.0 and m != "supervised")]
 
 
+SSL_STEP_COST = 2.3  # seconds of a teacher method's step over a supervised one's (results/bench.csv)
+
+
+def expected_cost(cfg: Config) -> float:
+    """A run's time after its burn-in, in supervised steps: ``run_many`` starts the longest first, so that a
+    long run (the oracle's, an SSL run) does not end alone on one worker while the other waits."""
+    steps = max(cfg.train.steps - cfg.ssl.burn_in_steps, 0)
+    return steps * (SSL_STEP_COST if registry.method_class(cfg.ssl.method).uses_teacher else 1.0)
+
+
 def _run_in_worker(cfg_dict: dict[str, Any], root: str, force: bool) -> str:
     torch.set_num_threads(1)
     return str(run(Config.from_dict(cfg_dict), root=root, force=force, progress=False).run_dir)
@@ -138,7 +148,8 @@ def _in_parallel(job: Any, cfgs: list[Config], root: str | Path, force: bool, wo
 def run_many(
     cfgs: list[Config], root: str | Path = DEFAULT_ROOT, workers: int = 2, force: bool = False, progress: bool = True
 ) -> list[RunResult]:
-    """Run every config (finished runs are reused), ``workers`` processes at a time, in input order.
+    """Run every config (finished runs are reused), ``workers`` processes at a time, the longest first
+    (``expected_cost``; ties in input order); results come back in input order.
 
     First the shared burn-ins the runs need (one per label ratio, seed and schedule), then the runs,
     each continuing from its burn-in. Each run is deterministic on its own (fixed seeds, one torch
@@ -156,5 +167,6 @@ def run_many(
         burn_ins = list({burn_in_path(c, root): c for c in todo if c.ssl.burn_in_steps > 0}.values())
         burn_ins = [c for c in burn_ins if force or not burn_in_path(c, root).exists()]
         _in_parallel(_burn_in_in_worker, burn_ins, root, force, workers, "burn-ins", progress)
+        todo = sorted(todo, key=expected_cost, reverse=True)  # stable: equal costs keep their order
         _in_parallel(_run_in_worker, todo, root, force, workers, "runs", progress)
     return [load_run(run_dir_for(c, root)) for c in cfgs]
