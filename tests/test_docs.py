@@ -61,3 +61,30 @@ def test_the_tours_title_says_its_measured_time() -> None:
     seconds = pd.read_csv(ROOT / "results" / "timings.csv").set_index("notebook")["seconds"]["00_tour"]
     minutes = re.search(r"(\d+)-minute", title)
     assert minutes and int(minutes[1]) == round(seconds / 60), f"{title!r}: the committed tour took {seconds:.0f} s"
+
+
+def test_the_spread_block_by_hand(tmp_path: Path) -> None:
+    """Seeds 10 / 12 / 14 (std 2) and 13 / 14 / 18 (std 2.65): paired gains 3 / 2 / 4, std 1, standard error
+    1 / sqrt(3) = 0.58."""
+    rows = [
+        {
+            "method": m,
+            "label_ratio": 0.1,
+            "seed": s,
+            "model": "student",
+            "split": "test",
+            "subset": "overall",
+            "miou": v,
+            "config_hash": f"{m}{s}",
+        }
+        for m, values in (("supervised", (10, 12, 14)), ("3drest", (13, 14, 18)))
+        for s, v in enumerate(values)
+    ]
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "tables" / "runs.csv", index=False)
+    pd.DataFrame({"method": ["supervised", "3drest", "supervised"], "label_ratio": [0.1, 0.1, 1.0]}).to_csv(
+        tmp_path / "tables" / "main.csv", index=False
+    )
+    text = docs.spread(tmp_path)
+    assert "is 2.00 to 2.65 mIoU (2 methods, 3 seeds each)" in text
+    assert "standard deviation of 1.00 over seeds" in text and "standard error of 0.58" in text

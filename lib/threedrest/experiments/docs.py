@@ -40,9 +40,10 @@ def _test_student(runs: pd.DataFrame, method: str, ratio: float) -> pd.Series:
 
 
 def _main_ratio(results: Path) -> float:
-    runs = _runs(results)
-    ratios = runs.loc[runs["method"] == "3drest", "label_ratio"].value_counts()
-    return float(ratios.index[0])  # the ratio 3DResT has the most rows at: the main table's
+    """The main table's ratio (tables/main.csv: its one ratio below 100 %); runs.csv alone cannot say it, since
+    the label-ratio curve trains 3DResT with as many seeds at every ratio."""
+    ratios = pd.read_csv(results / "tables" / "main.csv")["label_ratio"]
+    return float(ratios[ratios < 1.0].iloc[0])
 
 
 def _cell(values: pd.Series) -> str:
@@ -70,6 +71,20 @@ def headline(results: Path) -> str:
     return (f"With {ratio:.0%} of the descriptions labelled (test split, {len(gain)} seeds, student), 3DResT reaches "
             f"**{_cell(drest)} mIoU** against supervised training's {_cell(sup)}: **{gain.mean():+.2f}** "
             f"({every}: {seeds}), {closed:.0%} of the way to the 100 % oracle ({_cell(oracle)}).\n")  # fmt: skip
+
+
+def spread(results: Path) -> str:
+    """How far seeds scatter at the main ratio, so a reader can tell a difference from noise: the standard
+    deviation over seeds of each method's test mIoU (student), and of 3DResT's paired gain over supervised."""
+    runs, ratio = _runs(results), _main_ratio(results)
+    per_method = {m: _test_student(runs, m, ratio) for m in registry.names()}
+    stds = pd.Series({m: s.std() for m, s in per_method.items() if len(s) > 1})
+    gain = (per_method["3drest"] - per_method["supervised"]).dropna()
+    n = len(gain)
+    return (f"At {ratio:.0%} labels the standard deviation over seeds of one method's test mIoU is "
+            f"{stds.min():.2f} to {stds.max():.2f} mIoU ({len(stds)} methods, {n} seeds each); the paired gain of "
+            f"3DResT over supervised has a standard deviation of {gain.std():.2f} over seeds, so its mean has a "
+            f"standard error of {gain.std() / np.sqrt(n):.2f}.\n")  # fmt: skip
 
 
 def main_table(results: Path) -> str:
@@ -132,6 +147,13 @@ def bench(results: Path) -> str:
             f"thread, {b['cpu']}\n")  # fmt: skip
 
 
+def study(results: Path, name: str) -> str:
+    """A study's table (results/studies/tables/NAME.csv) under its caption, which names the commit that made it."""
+    caption = (results / "studies" / "tables" / f"{name}.md").read_text().split("\n", 1)[0]
+    table = pd.read_csv(results / "studies" / "tables" / f"{name}.csv").round(2)
+    return table.to_markdown(index=False, missingval="") + f"\n\n{caption}\n"
+
+
 def records(results: Path, name: str) -> str:
     """A val record (results/records/NAME.csv, written by ``python -m threedrest record --save NAME``): val mIoU
     per setting and seed, and where it was measured."""
@@ -153,6 +175,7 @@ BLOCKS: dict[str, Callable[..., str]] = {
     "commands": commands,
     "headline": headline,
     "main": main_table,
+    "spread": spread,
     "ablation": _csv_table(
         "tables/ablation_tscs_qdw.csv", ["method", "TSCS", "QDW", "overall mIoU", "overall Acc@0.5", "seeds"]
     ),
@@ -162,7 +185,7 @@ BLOCKS: dict[str, Callable[..., str]] = {
     "class-path": class_path,
     "bench": bench,
     "records": records,
-    "study": lambda results, name: _csv_table(f"studies/tables/{name}.csv")(results),
+    "study": lambda results, name: study(results, name),
     "table": lambda results, path: _csv_table(path)(results),  # any CSV under results/, rounded as written
 }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib.colors
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from threedrest.io import atomic_write_bytes, atomic_write_text
 from threedrest.viz.export import export_case
@@ -134,7 +135,11 @@ def render_png(
         persp.set_axis_off()
     if title:
         fig.suptitle(title, color="white", fontsize=9, wrap=True)
-    fig.tight_layout()
+    coloured_by_error = errors and gt is not None and any(name != GT for name in layers)
+    if coloured_by_error:  # without a key, a missed target (false negatives) reads as a found one
+        key = [Line2D([], [], ls="", marker="o", color=ERROR_COLOURS[part], label=part) for part in ERROR_COLOURS]
+        fig.legend(handles=key, loc="lower center", ncol=len(key), frameon=False, labelcolor="white", fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1) if coloured_by_error else (0, 0, 1, 1))
     buf = BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor=BACKGROUND)
     return atomic_write_bytes(path, buf.getvalue())
