@@ -178,6 +178,26 @@ def test_render_png_draws_masks_over_the_scan(tmp_path):
     assert yellow.sum() > 500 and red.sum() > 500
 
 
+def test_an_error_coloured_render_carries_its_colour_key(tmp_path):
+    """A prediction equal to the truth has no false negative, so blue can only come from the key below the
+    panels; without errors there is no key."""
+    import matplotlib.image
+
+    xyz, rgb, inst = boxes_scene()
+    gt = inst == 1
+    masks = {widgets.GT: gt, "supervised": gt.copy()}
+
+    def blue_rows(errors: bool) -> np.ndarray:
+        path = render.render_png(xyz, rgb, masks, tmp_path / f"{errors}.png", errors=errors)
+        img = matplotlib.image.imread(path)[..., :3]
+        blue = (img[..., 0] < 0.25) & (img[..., 1] > 0.35) & (img[..., 1] < 0.6) & (img[..., 2] > 0.9)
+        return np.flatnonzero(blue.any(1)) / img.shape[0]
+
+    rows = blue_rows(True)
+    assert len(rows) and rows.min() > 0.9, "the false-negative swatch sits in the key at the bottom"
+    assert not len(blue_rows(False))
+
+
 def test_select_gallery_picks_best_median_worst_fixes_breaks():
     uids = [f"u{i}" for i in range(7)]
     ours = np.array([0.9, 0.1, 0.6, 0.8, 0.3, 0.55, 0.2])
