@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from threedrest import registry
+from threedrest.experiments.tables import mean_std_cell, read_runs_csv, seed_gains
 from threedrest.io import atomic_write_text
 from threedrest.paths import project_root
 
@@ -30,7 +31,7 @@ BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- 
 
 
 def _runs(results: Path) -> pd.DataFrame:
-    return pd.read_csv(results / "tables" / "runs.csv", dtype={"config_hash": str})
+    return read_runs_csv(results / "tables" / "runs.csv")
 
 
 def _test_student(runs: pd.DataFrame, method: str, ratio: float) -> pd.Series:
@@ -47,7 +48,7 @@ def _main_ratio(results: Path) -> float:
 
 
 def _cell(values: pd.Series) -> str:
-    return f"{values.mean():.2f} ± {values.std():.2f}" if len(values) > 1 else f"{values.mean():.2f}"
+    return mean_std_cell(values.mean(), values.std())  # one seed: its std is NaN, the cell the mean alone
 
 
 def _title(method: str) -> str:
@@ -66,7 +67,7 @@ def headline(results: Path) -> str:
     gain = (drest - sup).dropna()
     oracle = _test_student(runs, "supervised", 1.0)
     closed = (drest.mean() - sup.mean()) / (oracle.mean() - sup.mean()) if len(oracle) else float("nan")
-    seeds = " / ".join(f"{g:+.2f}" for g in gain)
+    seeds = seed_gains(gain)
     every = "every seed positive" if (gain > 0).all() else f"{int((gain > 0).sum())} of {len(gain)} seeds positive"
     return (f"With {ratio:.0%} of the descriptions labelled (test split, {len(gain)} seeds, student), 3DResT reaches "
             f"**{_cell(drest)} mIoU** against supervised training's {_cell(sup)}: **{gain.mean():+.2f}** "

@@ -132,6 +132,11 @@ def mean_std_cell(mu: float, sd: float) -> str:
     return f"{mu:.2f} ± {sd:.2f}" if np.isfinite(sd) else f"{mu:.2f}"
 
 
+def seed_gains(gains: Iterable[float]) -> str:
+    """Paired gains seed by seed, as the tables print them: "+3.86 / +1.12 / +2.97"."""
+    return " / ".join(f"{g:+.2f}" for g in gains)
+
+
 SUBSET_COLUMNS = {"overall": ("miou", "acc25", "acc50"), "unique": ("miou", "acc50"), "multiple": ("miou", "acc50")}
 PRETTY = {"miou": "mIoU", "acc25": "Acc@0.25", "acc50": "Acc@0.5"}
 
@@ -190,7 +195,7 @@ def gain_table(
                 fewer = "" if len(values) >= len(per_seed) else f" ({len(values)} seed{'s' * (len(values) > 1)})"
                 row[f"{method} mIoU"] = mean_std_cell(values.mean(), values.std()) + fewer
         gain = by_seed[pair[1]].mean() - by_seed[pair[0]].mean()
-        row.update({"gain": round(float(gain), 2), "gain per seed": " / ".join(f"{g:+.2f}" for g in per_seed),
+        row.update({"gain": round(float(gain), 2), "gain per seed": seed_gains(per_seed),
                     "seeds": len(per_seed)})  # fmt: skip
         out.append(row)
     return pd.DataFrame(out)
@@ -297,7 +302,7 @@ def schedule_table(df: pd.DataFrame, results: list[RunResult], model: str = "stu
                 row[f"{name} {split}"] = mean_std_cell(values.mean(), values.std())
             gain = group[f"3drest {split}"] - group[f"supervised {split}"]
             row[f"gain {split}"] = round(float(gain.mean()), 2)
-            row[f"gain {split} per seed"] = " / ".join(f"{g:+.2f}" for g in gain)
+            row[f"gain {split} per seed"] = seed_gains(gain)
         row["training minutes per seed"] = round(float(group["seconds per seed"].mean()) / 60, 1)
         rows.append(row)
     return pd.DataFrame(rows)
