@@ -33,6 +33,7 @@ import pandas as pd
 
 from threedrest.config import NO_TRAINING, Config
 from threedrest.experiments import report
+from threedrest.experiments.reproduce import core_parameters, notebook_parameters, notebooks
 from threedrest.experiments.runs import DEFAULT_ROOT, run_dir_for
 from threedrest.io import atomic_write_bytes, atomic_write_csv
 from threedrest.paths import project_root, resolve
@@ -51,8 +52,6 @@ def notebook_configs(path: Path, parameters: dict[str, Any]) -> list[Config]:
     """The configs a notebook trains with ``parameters``: its parameters cell, the values given (converted to
     their declared types, as papermill injects them), then its config cell, which builds ``cfgs`` and trains
     nothing."""
-    from threedrest.experiments.reproduce import notebook_parameters
-
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     params = next(c for c in code if "parameters" in c.metadata.get("tags", []))
@@ -66,11 +65,9 @@ def notebook_configs(path: Path, parameters: dict[str, Any]) -> list[Config]:
 def class_configs(profile: str, seeds: str, out_dir: str | Path = "results",
                   extra: dict[str, Any] | None = None) -> list[Config]:  # fmt: skip
     """Every config notebooks 00-05 train with a reproduction's parameters (what ``reproduce`` passed them)."""
-    notebooks = sorted((project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    first = seeds.split(",")[0].strip()
-    given = {"profile": profile, "seeds": seeds, "seed": first, "out_dir": str(out_dir), **(extra or {})}
+    given = {**core_parameters(profile, seeds, out_dir), **(extra or {})}
     cfgs: list[Config] = []
-    for path in notebooks:
+    for path in notebooks():
         if path.stem[:2] in CLASS_NOTEBOOKS:
             cfgs += notebook_configs(path, given)
     return list(dict.fromkeys(cfgs))

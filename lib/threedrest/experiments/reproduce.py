@@ -45,6 +45,13 @@ def notebooks(root: Path | None = None) -> list[Path]:
     return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def core_parameters(profile: str, seeds: str, out_dir: str | Path) -> dict[str, str]:
+    """What a reproduction passes every notebook that declares it; 00_tour and 05_visualize show one seed
+    (``seed``): the first of the main table's."""
+    first_seed = str(seeds).split(",")[0].strip()
+    return {"profile": profile, "seeds": seeds, "seed": first_seed, "out_dir": str(out_dir)}
+
+
 def notebook_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
     """The parameters ``path`` declares, converted to their declared types (``-p`` gives strings)."""
     import papermill
@@ -178,9 +185,7 @@ def reproduce(
     unknown = sorted(set(extra or {}) - known)
     if unknown:
         raise ValueError(f"reproduce: no notebook takes parameter(s) {unknown}; known: {sorted(known)}")
-    # 00_tour and 05_visualize show one seed (``seed``): the first of the main table's
-    first_seed = str(seeds).split(",")[0].strip()
-    given = {"profile": profile, "seeds": seeds, "seed": first_seed, "out_dir": str(out_dir)}
+    given = core_parameters(profile, seeds, out_dir)
     params = {**{k: v for k, v in given.items() if k in known}, **(extra or {})}
     if not only:  # a full reproduction owns tables/, figures/, views/, notebooks/ (studies/ too with the studies)
         removed = report.clear_owned(out_dir, report.OWNED + (report.STUDIES if studies else ()))
