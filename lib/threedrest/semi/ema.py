@@ -80,4 +80,10 @@ def phase(step: int, burn_in_steps: int) -> Phase:
     return "handover" if step == burn_in_steps else "semi"
 
 
-__all__ = ["BUFFER_POLICIES", "Phase", "make_teacher", "phase", "update_teacher"]
+def since_handover(step: int, burn_in_steps: int) -> int:
+    """Steps since the teacher was made (0 at the hand-over, negative during burn-in): the clock of TSCS's
+    warm-up and sweeps."""
+    return step - burn_in_steps
+
+
+__all__ = ["BUFFER_POLICIES", "Phase", "make_teacher", "phase", "since_handover", "update_teacher"]

@@ -32,7 +32,7 @@ from threedrest.net import augment
 from threedrest.net.batching import Batch
 from threedrest.net.decoder import apply_model
 from threedrest.net.losses import referring_loss
-from threedrest.semi.ema import make_teacher, phase, update_teacher
+from threedrest.semi.ema import make_teacher, phase, since_handover, update_teacher
 from threedrest.semi.methods.base import StepContext
 from threedrest.semi.step import SemiStep, semi_step, views
 from threedrest.train.evaluate import Evaluation, evaluate
@@ -64,9 +64,8 @@ def next_semi_step(cfg: Config, ws: Workspace, state: TrainState) -> SemiStep:
     positions = state.ulb_stream.next()
     batch = ws.batch(positions)
     view_w, view_s = views(batch, state.ulb_aug_generator, cfg.ssl)
-    since_handover = state.step - cfg.ssl.burn_in_steps
     return semi_step(state.teacher, state.student, batch, view_w, view_s, cfg.ssl, cfg.model, positions,
-                     state.step, since_handover, amp_on(cfg))  # fmt: skip
+                     state.step, since_handover(state.step, cfg.ssl.burn_in_steps), amp_on(cfg))  # fmt: skip
 
 
 def unsupervised_loss(cfg: Config, ws: Workspace, state: TrainState) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -96,7 +95,7 @@ def train_step(cfg: Config, ws: Workspace, state: TrainState) -> dict[str, Any]:
         state.teacher = make_teacher(state.student)
     logs: dict[str, Any] = {"step": state.step, "phase": step_phase}
     if step_phase == "semi":
-        ctx = StepContext(state.step, state.step - cfg.ssl.burn_in_steps, state.teacher, state.student,
+        ctx = StepContext(state.step, since_handover(state.step, cfg.ssl.burn_in_steps), state.teacher, state.student,
                           list(state.ulb_stream.positions), ws.batch, amp_on(cfg))  # fmt: skip
         moves, before_logs = method.before_step(ctx)
         apply_moves(state, moves)
