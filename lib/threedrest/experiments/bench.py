@@ -72,12 +72,11 @@ def _synchronize(device: torch.device) -> None:
 
 
 def _timed_step(cfg: Config, ws: Workspace, state: Any) -> float:
-    if cfg.train.device == "cuda":
-        torch.cuda.synchronize()
+    device = torch.device(cfg.train.device)
+    _synchronize(device)
     start = time.perf_counter()
     train_step(cfg, ws, state)
-    if cfg.train.device == "cuda":
-        torch.cuda.synchronize()
+    _synchronize(device)
     return time.perf_counter() - start
 
 
