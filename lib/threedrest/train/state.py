@@ -8,8 +8,9 @@ from typing import Any, Protocol
 import torch
 
 from threedrest import registry
-from threedrest.config import Config, ConfigError
+from threedrest.config import Config
 from threedrest.data.sampler import BatchStream
+from threedrest.net.backbone import require_device
 from threedrest.semi.methods.base import Method, UnsupOutput
 from threedrest.semi.step import SemiStep
 from threedrest.train.workspace import Workspace
@@ -59,8 +60,7 @@ def build_method(cfg: Config) -> Method:
 
 def init_state(cfg: Config, ws: Workspace, observers: list[Observer] | None = None) -> TrainState:
     seeds = seeds_for(cfg)
-    if cfg.train.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("config key 'device' is 'cuda', but torch sees no CUDA device; use device=cpu")
+    require_device(cfg.train.device)  # before any work
     torch.manual_seed(seeds["model"])
     student = ws.build_model().to(cfg.train.device)
     optimizer = torch.optim.AdamW(
